@@ -1,0 +1,71 @@
+"""Runs the emulator: `python -m plgov_emulator [--host H] [--port P]`."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from typing import Any, Callable, Iterable
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.server import MotoRequestHandler
+from werkzeug.serving import run_simple
+
+from . import cloudwatch_cbor, connections, moto_fixes
+from .control import Control, fail, identify
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        body = stream.read(int(length))
+    elif environ.get("wsgi.input_terminated"):  # chunked upload: werkzeug ends the stream
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+class Emulator:
+    """WSGI front of moto: control endpoints, counting and faults, CBOR translation."""
+
+    def __init__(self, moto_app: Callable[..., Iterable[bytes]]):
+        self.moto_app = moto_app
+        self.control = Control()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = _read_body(environ)
+        if environ.get("PATH_INFO", "").startswith("/_plgov/"):
+            status, payload = self.control.handle(environ, body)
+            out = json.dumps(payload).encode()
+            start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(out)))])
+            return [out]
+        call = identify(environ, body)
+        if call is not None:
+            fault = self.control.record(call)
+            if fault is not None:
+                return fail(call, fault, start_response)
+        if cloudwatch_cbor.is_cbor_request(environ):
+            return cloudwatch_cbor.handle(self.moto_app, environ, start_response, body)
+        return self.moto_app(environ, start_response)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args()
+    connections.install()
+    moto_fixes.install()
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    run_simple(args.host, args.port, Emulator(moto_app), threaded=True, request_handler=MotoRequestHandler)
+
+
+if __name__ == "__main__":
+    main()

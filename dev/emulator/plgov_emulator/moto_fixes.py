@@ -1,0 +1,39 @@
+"""Fixes to moto behaviour the project relies on.
+
+moto 5.2's GetMetricData drops the namespace filter as soon as a query names
+dimensions, so equal metric names and dimensions in two namespaces (our
+`BytesProcessed` beside `AWS/PrivateLinkEndpoints`') would be summed together.
+Each MetricStat query is answered here over the data of its own namespace only.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from moto.cloudwatch.models import CloudWatchBackend
+
+_lock = threading.Lock()
+
+
+def install() -> None:
+    original = CloudWatchBackend.get_metric_data
+
+    def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: Any, end_time: Any,
+                        scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+        if any("MetricStat" not in q for q in queries):  # expressions may refer to each other
+            return original(self, queries, start_time, end_time, scan_by)
+        results: list[dict[str, Any]] = []
+        with _lock:
+            every_metric = self.get_all_metrics
+            try:
+                for query in queries:
+                    namespace = query["MetricStat"]["Metric"].get("Namespace")
+                    self.get_all_metrics = lambda ns=namespace: [
+                        md for md in every_metric() if md.namespace == ns]
+                    results.extend(original(self, [query], start_time, end_time, scan_by))
+            finally:
+                del self.get_all_metrics
+        return results
+
+    CloudWatchBackend.get_metric_data = get_metric_data
