@@ -1,5 +1,13 @@
-//! AWS SDK adapters and the plumbing they share.
+//! Adapters: one per outside system, over the AWS SDK, plus in-memory ones for unit tests.
 
 pub mod call_counter;
+pub mod cloudwatch;
+pub mod dynamodb;
+pub mod ec2;
+pub mod memory;
+mod sdk_error;
 
 pub use call_counter::CallCounter;
+pub use cloudwatch::CloudWatchMetrics;
+pub use dynamodb::{DynamoAllowlist, DynamoAudit};
+pub use ec2::Ec2Connections;

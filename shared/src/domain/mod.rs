@@ -1,7 +1,12 @@
 //! Pure, synchronous, AWS-free domain code.
 
+pub mod allowlist;
+pub mod audit;
 pub mod connection_state;
+pub mod decision;
 pub mod ids;
+pub mod metrics;
+pub mod trigger;
 
 pub use connection_state::ConnectionState;
 pub use ids::{AccountId, EndpointId, IdError, ServiceId};

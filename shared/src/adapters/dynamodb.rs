@@ -1,0 +1,168 @@
+//! The allowlist and audit tables in DynamoDB.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+
+use super::sdk_error::port_error;
+use crate::domain::allowlist::{RawItem, RawValue};
+use crate::domain::audit::AuditRecord;
+use crate::ports::{AllowlistStore, AuditLog, PortError};
+
+/// BatchWriteItem takes at most 25 items.
+const BATCH_WRITE_MAX: usize = 25;
+/// Rounds of re-sending UnprocessedItems (throttled writes) before giving up.
+const UNPROCESSED_ROUNDS: u32 = 5;
+
+fn raw_value(value: &AttributeValue) -> RawValue {
+    match value {
+        AttributeValue::S(s) => RawValue::S(s.clone()),
+        AttributeValue::N(n) => RawValue::N(n.clone()),
+        AttributeValue::Bool(b) => RawValue::Bool(*b),
+        AttributeValue::B(_) => RawValue::Other("B"),
+        AttributeValue::Ss(_) => RawValue::Other("SS"),
+        AttributeValue::Ns(_) => RawValue::Other("NS"),
+        AttributeValue::Bs(_) => RawValue::Other("BS"),
+        AttributeValue::L(_) => RawValue::Other("L"),
+        AttributeValue::M(_) => RawValue::Other("M"),
+        AttributeValue::Null(_) => RawValue::Other("NULL"),
+        _ => RawValue::Other("unknown"),
+    }
+}
+
+pub fn raw_item(item: &HashMap<String, AttributeValue>) -> RawItem {
+    item.iter()
+        .map(|(k, v)| (k.clone(), raw_value(v)))
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoAllowlist {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoAllowlist {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl AllowlistStore for DynamoAllowlist {
+    async fn items(&self, partition: &str) -> Result<Vec<RawItem>, PortError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
+            // A rule changed a moment ago must count: read what was last written.
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut items = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| port_error("Query", e))?;
+            items.extend(page.items().iter().map(raw_item));
+        }
+        Ok(items)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoAudit {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoAudit {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn audit_item(record: &AuditRecord) -> HashMap<String, AttributeValue> {
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    HashMap::from([
+        ("pk".to_owned(), s(record.partition_key())),
+        ("sk".to_owned(), s(&record.sort_key())),
+        ("service_id".to_owned(), s(&record.service_id)),
+        ("endpoint_id".to_owned(), s(&record.endpoint_id)),
+        ("owner".to_owned(), s(&record.owner)),
+        ("decision".to_owned(), s(record.decision.as_str())),
+        ("reason".to_owned(), s(&record.reason)),
+        ("trigger".to_owned(), s(record.trigger.as_str())),
+        ("dry_run".to_owned(), AttributeValue::Bool(record.dry_run)),
+        (
+            "decided_at".to_owned(),
+            AttributeValue::N(record.decided_at.to_string()),
+        ),
+        (
+            "expires_at".to_owned(),
+            AttributeValue::N(record.expires_at.to_string()),
+        ),
+    ])
+}
+
+impl AuditLog for DynamoAudit {
+    async fn write(&self, records: &[AuditRecord]) -> Result<(), PortError> {
+        for batch in records.chunks(BATCH_WRITE_MAX) {
+            let mut requests: Vec<WriteRequest> = batch
+                .iter()
+                .map(|r| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(audit_item(r)))
+                        .build()
+                        .expect("item is set");
+                    WriteRequest::builder().put_request(put).build()
+                })
+                .collect();
+            let mut round = 0;
+            while !requests.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("BatchWriteItem", e))?;
+                requests = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                round += 1;
+                if !requests.is_empty() {
+                    if round >= UNPROCESSED_ROUNDS {
+                        return Err(PortError {
+                            operation: "BatchWriteItem",
+                            message: format!(
+                                "{} audit records still unprocessed after {round} rounds",
+                                requests.len()
+                            ),
+                            retryable: true,
+                        });
+                    }
+                    tokio_sleep(Duration::from_millis(50 << round)).await;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn tokio_sleep(duration: Duration) {
+    // The SDK's async sleep, so this crate needs no runtime of its own.
+    aws_smithy_async::rt::sleep::AsyncSleep::sleep(
+        &aws_smithy_async::rt::sleep::TokioSleep::new(),
+        duration,
+    )
+    .await;
+}

@@ -1,0 +1,271 @@
+//! In-memory port implementations for unit tests: they keep state, record calls and
+//! fail on request, like the real systems seen through the SDK.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use crate::domain::allowlist::{RawItem, RawValue};
+use crate::domain::audit::AuditRecord;
+use crate::domain::decision::Connection;
+use crate::domain::metrics::MetricPoint;
+use crate::domain::{ConnectionState, EndpointId, ServiceId};
+use crate::ports::{
+    AllowlistStore, AuditLog, ConnectionList, Connections, Metrics, PortError, Unsuccessful,
+};
+
+fn injected(operation: &'static str) -> PortError {
+    PortError {
+        operation,
+        message: "injected failure".into(),
+        retryable: true,
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryConnections {
+    pub services: Mutex<Vec<ServiceId>>,
+    pub connections: Mutex<Vec<Connection>>,
+    /// Operation names called, in order, with the number of ids for Accept/Reject.
+    pub calls: Mutex<Vec<(&'static str, usize)>>,
+    /// (operation, service) pairs that fail; a `None` service fails for every service.
+    pub failing: Mutex<Vec<(&'static str, Option<ServiceId>)>>,
+}
+
+impl MemoryConnections {
+    pub fn calls_of(&self, operation: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, _)| *op == operation)
+            .count()
+    }
+
+    pub fn state_of(&self, endpoint: &EndpointId) -> Option<ConnectionState> {
+        self.connections
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|c| &c.endpoint == endpoint)
+            .map(|c| c.state.clone())
+    }
+
+    fn check(
+        &self,
+        operation: &'static str,
+        service: Option<&ServiceId>,
+        ids: usize,
+    ) -> Result<(), PortError> {
+        self.calls.lock().unwrap().push((operation, ids));
+        let fails = self
+            .failing
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(op, s)| *op == operation && (s.is_none() || s.as_ref() == service));
+        if fails {
+            Err(injected(operation))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn transition(
+        &self,
+        service: &ServiceId,
+        ids: &[EndpointId],
+        from: &[ConnectionState],
+        to: ConnectionState,
+    ) -> Vec<Unsuccessful> {
+        let mut conns = self.connections.lock().unwrap();
+        let mut failed = Vec::new();
+        for id in ids {
+            match conns
+                .iter_mut()
+                .find(|c| &c.endpoint == id && &c.service == service)
+            {
+                Some(c) if from.contains(&c.state) => c.state = to.clone(),
+                Some(c) => failed.push(Unsuccessful {
+                    endpoint: id.to_string(),
+                    code: "InvalidState".into(),
+                    message: format!("state {}", c.state),
+                }),
+                None => failed.push(Unsuccessful {
+                    endpoint: id.to_string(),
+                    code: "InvalidVpcEndpointId.NotFound".into(),
+                    message: "not found".into(),
+                }),
+            }
+        }
+        failed
+    }
+}
+
+impl Connections for MemoryConnections {
+    async fn list_services(&self) -> Result<Vec<ServiceId>, PortError> {
+        self.check("DescribeVpcEndpointServiceConfigurations", None, 0)?;
+        Ok(self.services.lock().unwrap().clone())
+    }
+
+    async fn connections(
+        &self,
+        service: &ServiceId,
+        states: &[ConnectionState],
+    ) -> Result<ConnectionList, PortError> {
+        self.check("DescribeVpcEndpointConnections", Some(service), 0)?;
+        let connections = self
+            .connections
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| &c.service == service && states.contains(&c.state))
+            .cloned()
+            .collect();
+        Ok(ConnectionList {
+            connections,
+            malformed: vec![],
+        })
+    }
+
+    async fn accept(
+        &self,
+        service: &ServiceId,
+        endpoints: &[EndpointId],
+    ) -> Result<Vec<Unsuccessful>, PortError> {
+        self.check(
+            "AcceptVpcEndpointConnections",
+            Some(service),
+            endpoints.len(),
+        )?;
+        Ok(self.transition(
+            service,
+            endpoints,
+            &[ConnectionState::PendingAcceptance],
+            ConnectionState::Available,
+        ))
+    }
+
+    async fn reject(
+        &self,
+        service: &ServiceId,
+        endpoints: &[EndpointId],
+    ) -> Result<Vec<Unsuccessful>, PortError> {
+        self.check(
+            "RejectVpcEndpointConnections",
+            Some(service),
+            endpoints.len(),
+        )?;
+        Ok(self.transition(
+            service,
+            endpoints,
+            &[
+                ConnectionState::PendingAcceptance,
+                ConnectionState::Available,
+            ],
+            ConnectionState::Rejected,
+        ))
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryAllowlist {
+    pub items: Mutex<Vec<RawItem>>,
+    pub failing_partitions: Mutex<BTreeSet<String>>,
+    pub queries: Mutex<Vec<String>>,
+}
+
+impl MemoryAllowlist {
+    /// Adds an item from (attribute, string value) pairs; `expires_at` becomes a number.
+    pub fn add(&self, pairs: &[(&str, &str)]) {
+        let item = pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    (*k).to_owned(),
+                    if *k == "expires_at" {
+                        RawValue::N((*v).to_owned())
+                    } else {
+                        RawValue::S((*v).to_owned())
+                    },
+                )
+            })
+            .collect();
+        self.items.lock().unwrap().push(item);
+    }
+}
+
+impl AllowlistStore for MemoryAllowlist {
+    async fn items(&self, partition: &str) -> Result<Vec<RawItem>, PortError> {
+        self.queries.lock().unwrap().push(partition.to_owned());
+        if self.failing_partitions.lock().unwrap().contains(partition) {
+            return Err(injected("Query"));
+        }
+        Ok(self
+            .items
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|i| i.get("pk") == Some(&RawValue::S(partition.to_owned())))
+            .cloned()
+            .collect())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryAudit {
+    /// Keyed like the table: (partition key, sort key).
+    pub records: Mutex<BTreeMap<(String, String), AuditRecord>>,
+    pub writes: Mutex<usize>,
+    pub failing: Mutex<bool>,
+}
+
+impl AuditLog for MemoryAudit {
+    async fn write(&self, records: &[AuditRecord]) -> Result<(), PortError> {
+        *self.writes.lock().unwrap() += 1;
+        if *self.failing.lock().unwrap() {
+            return Err(injected("BatchWriteItem"));
+        }
+        let mut stored = self.records.lock().unwrap();
+        for r in records {
+            stored.insert((r.partition_key().to_owned(), r.sort_key()), r.clone());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryMetrics {
+    /// One entry per publish call.
+    pub published: Mutex<Vec<Vec<MetricPoint>>>,
+    pub failing: Mutex<bool>,
+}
+
+impl MemoryMetrics {
+    /// The value published for `name` with `service` as its ServiceId dimension, summed over calls.
+    pub fn value(&self, name: &str, service: &ServiceId) -> f64 {
+        self.published
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .filter(|p| {
+                p.name == name
+                    && p.dimensions
+                        .iter()
+                        .any(|(k, v)| *k == "ServiceId" && v == service.as_str())
+            })
+            .map(|p| p.value)
+            .sum()
+    }
+}
+
+impl Metrics for MemoryMetrics {
+    async fn publish(&self, points: &[MetricPoint]) -> Result<(), PortError> {
+        self.published.lock().unwrap().push(points.to_vec());
+        if *self.failing.lock().unwrap() {
+            Err(injected("PutMetricData"))
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Configuration from environment variables, validated once at start.
+//! A bad value is an error that names the variable and what it accepts.
+
+use std::collections::BTreeSet;
+
+use crate::domain::ServiceId;
+use crate::domain::allowlist::{ServicePolicy, UnmatchedAction};
+use crate::usecases::reconcile::{Governed, ReconcileSettings};
+
+pub const DEFAULT_NAMESPACE: &str = "PrivateLinkGovernor";
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 400;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn problem<T>(variable: &'static str, problem: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError {
+        variable,
+        problem: problem.into(),
+    })
+}
+
+/// Reads variables through `lookup` (the environment in production, a map in tests).
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name)
+            .map_or_else(|| problem(name, "is required and not set"), Ok)
+    }
+
+    pub fn bool_or(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => problem(name, format!("must be `true` or `false`, found {other:?}")),
+        }
+    }
+
+    pub fn namespace(&self, name: &'static str) -> Result<String, ConfigError> {
+        let ns = self
+            .get(name)
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
+        if ns.len() > 255 || ns.starts_with("AWS/") || ns.contains(':') {
+            return problem(
+                name,
+                format!(
+                    "{ns:?} is not a usable custom namespace (at most 255 characters, no `AWS/` prefix, no `:`)"
+                ),
+            );
+        }
+        Ok(ns)
+    }
+}
+
+/// The connection approver's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApproverConfig {
+    pub allowlist_table: String,
+    pub audit_table: String,
+    pub metrics_namespace: String,
+    pub reconcile: ReconcileSettings,
+}
+
+impl ApproverConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let unmatched = match env.get("UNMATCHED_ACTION") {
+            None => UnmatchedAction::Reject,
+            Some(v) => match UnmatchedAction::parse(&v) {
+                Some(action) => action,
+                None => {
+                    return problem(
+                        "UNMATCHED_ACTION",
+                        format!("must be `reject` or `leave`, found {v:?}"),
+                    );
+                }
+            },
+        };
+        let retention = match env.get("AUDIT_RETENTION_DAYS") {
+            None => DEFAULT_AUDIT_RETENTION_DAYS,
+            Some(v) => match v.parse::<u32>() {
+                Ok(days) if (1..=36_500).contains(&days) => days,
+                _ => {
+                    return problem(
+                        "AUDIT_RETENTION_DAYS",
+                        format!("must be a whole number of days from 1 to 36500, found {v:?}"),
+                    );
+                }
+            },
+        };
+        Ok(Self {
+            allowlist_table: env.required("ALLOWLIST_TABLE")?,
+            audit_table: env.required("AUDIT_TABLE")?,
+            metrics_namespace: env.namespace("METRICS_NAMESPACE")?,
+            reconcile: ReconcileSettings {
+                governed: parse_governed(env.get("GOVERNED_SERVICES").as_deref())?,
+                defaults: ServicePolicy {
+                    unmatched,
+                    revoke: false,
+                    dry_run: env.bool_or("DRY_RUN", false)?,
+                },
+                audit_retention_days: retention,
+            },
+        })
+    }
+}
+
+/// `all` (or unset) or a comma-separated list of endpoint service ids.
+pub fn parse_governed(value: Option<&str>) -> Result<Governed, ConfigError> {
+    let value = value.unwrap_or("all").trim();
+    if value.eq_ignore_ascii_case("all") {
+        return Ok(Governed::All);
+    }
+    let ids = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            ServiceId::parse(s).map_err(|e| ConfigError {
+                variable: "GOVERNED_SERVICES",
+                problem: e.to_string(),
+            })
+        })
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    if ids.is_empty() {
+        return problem(
+            "GOVERNED_SERVICES",
+            "must be `all` or a comma-separated list of endpoint service ids",
+        );
+    }
+    Ok(Governed::These(ids))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<ApproverConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ApproverConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const TABLES: [(&str, &str); 2] = [("ALLOWLIST_TABLE", "allow"), ("AUDIT_TABLE", "audit")];
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = config(&TABLES).unwrap();
+        assert_eq!(c.metrics_namespace, "PrivateLinkGovernor");
+        assert_eq!(c.reconcile.governed, Governed::All);
+        assert_eq!(
+            c.reconcile.defaults,
+            ServicePolicy {
+                unmatched: UnmatchedAction::Reject,
+                revoke: false,
+                dry_run: false
+            }
+        );
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let mut vars = TABLES.to_vec();
+        vars.extend([
+            ("GOVERNED_SERVICES", "vpce-svc-0a, vpce-svc-0b"),
+            ("DRY_RUN", "TRUE"),
+            ("UNMATCHED_ACTION", "leave"),
+            ("METRICS_NAMESPACE", "Custom/Ns"),
+            ("AUDIT_RETENTION_DAYS", "30"),
+        ]);
+        let c = config(&vars).unwrap();
+        assert_eq!(c.metrics_namespace, "Custom/Ns");
+        assert!(matches!(&c.reconcile.governed, Governed::These(ids) if ids.len() == 2));
+        assert!(c.reconcile.defaults.dry_run);
+        assert_eq!(c.reconcile.defaults.unmatched, UnmatchedAction::Leave);
+        assert_eq!(c.reconcile.audit_retention_days, 30);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let with = |name: &'static str, value: &'static str| {
+            let mut vars = TABLES.to_vec();
+            vars.push((name, value));
+            vars
+        };
+        let cases = [
+            (vec![("AUDIT_TABLE", "a")], "ALLOWLIST_TABLE: is required"),
+            (vec![("ALLOWLIST_TABLE", "a")], "AUDIT_TABLE: is required"),
+            (
+                with("DRY_RUN", "yes"),
+                "DRY_RUN: must be `true` or `false`, found \"yes\"",
+            ),
+            (
+                with("UNMATCHED_ACTION", "accept"),
+                "UNMATCHED_ACTION: must be `reject` or `leave`",
+            ),
+            (
+                with("GOVERNED_SERVICES", "vpce-svc-0a,svc-b"),
+                "GOVERNED_SERVICES: invalid endpoint service id \"svc-b\"",
+            ),
+            (
+                with("GOVERNED_SERVICES", " , "),
+                "GOVERNED_SERVICES: must be `all` or",
+            ),
+            (
+                with("METRICS_NAMESPACE", "AWS/EC2"),
+                "METRICS_NAMESPACE: \"AWS/EC2\" is not a usable",
+            ),
+            (
+                with("AUDIT_RETENTION_DAYS", "0"),
+                "AUDIT_RETENTION_DAYS: must be a whole number",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let err = config(&vars).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err} should contain {expected}");
+        }
+    }
+}

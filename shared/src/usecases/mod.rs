@@ -1,0 +1,3 @@
+//! Use cases: domain decisions carried out through the ports.
+
+pub mod reconcile;
