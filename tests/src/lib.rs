@@ -202,3 +202,211 @@ pub fn http(method: &str, path: &str, body: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// A provider account of its own with the allowlist and audit tables, as the stack creates them.
+pub struct Provider {
+    pub account: String,
+    pub sdk: SdkConfig,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+pub const ALLOWLIST_TABLE: &str = "plgov-allowlist";
+pub const AUDIT_TABLE: &str = "plgov-audit";
+
+impl Provider {
+    pub async fn new() -> Self {
+        let account = random_account();
+        let sdk = config_for(&account).await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        for table in [ALLOWLIST_TABLE, AUDIT_TABLE] {
+            use aws_sdk_dynamodb::types::{
+                AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            };
+            dynamodb
+                .create_table()
+                .table_name(table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("pk")
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .unwrap(),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("sk")
+                        .key_type(KeyType::Range)
+                        .build()
+                        .unwrap(),
+                )
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("pk")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .unwrap(),
+                )
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("sk")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .expect("create table");
+        }
+        Self {
+            account,
+            sdk,
+            dynamodb,
+        }
+    }
+
+    /// Writes an allowlist item: `pk`, `sk` and the given extra attributes.
+    pub async fn put_item(
+        &self,
+        pk: &str,
+        sk: &str,
+        extra: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+    ) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let mut put = self
+            .dynamodb
+            .put_item()
+            .table_name(ALLOWLIST_TABLE)
+            .item("pk", AttributeValue::S(pk.to_owned()))
+            .item("sk", AttributeValue::S(sk.to_owned()));
+        for (name, value) in extra {
+            put = put.item(*name, value.clone());
+        }
+        put.send().await.expect("put allowlist item");
+    }
+
+    pub async fn delete_item(&self, pk: &str, sk: &str) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.dynamodb
+            .delete_item()
+            .table_name(ALLOWLIST_TABLE)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .send()
+            .await
+            .expect("delete allowlist item");
+    }
+
+    /// Every audit item, as (service, endpoint, decision, dry_run).
+    pub async fn audit(&self) -> Vec<(String, String, String, bool)> {
+        let out = self
+            .dynamodb
+            .scan()
+            .table_name(AUDIT_TABLE)
+            .send()
+            .await
+            .expect("scan audit");
+        let s =
+            |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+             k: &str| {
+                item.get(k)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+        let mut rows: Vec<_> = out
+            .items()
+            .iter()
+            .map(|i| {
+                let dry = i
+                    .get("dry_run")
+                    .and_then(|v| v.as_bool().ok())
+                    .copied()
+                    .unwrap_or(false);
+                (
+                    s(i, "service_id"),
+                    s(i, "endpoint_id"),
+                    s(i, "decision"),
+                    dry,
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    /// The approver as the stack configures it, for this account, with `env` on top of the tables.
+    pub fn approver(&self, env: &[(&str, &str)]) -> connection_approver::Approver {
+        let mut vars: std::collections::HashMap<String, String> = [
+            ("ALLOWLIST_TABLE", ALLOWLIST_TABLE),
+            ("AUDIT_TABLE", AUDIT_TABLE),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+        vars.extend(env.iter().map(|(k, v)| ((*k).into(), (*v).into())));
+        let config = plgov_shared::config::ApproverConfig::from_lookup(|n| vars.get(n).cloned())
+            .expect("valid config");
+        connection_approver::Approver::new(&self.sdk, config)
+    }
+
+    /// Sum of a decision metric for a service over the last hour, read back from CloudWatch.
+    pub async fn metric(&self, name: &str, service: &str) -> f64 {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+        let now = connection_approver::epoch_now();
+        let query = MetricDataQuery::builder()
+            .id("m")
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace("PrivateLinkGovernor")
+                            .metric_name(name)
+                            .dimensions(
+                                Dimension::builder()
+                                    .name("ServiceId")
+                                    .value(service)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .period(7200)
+                    .stat("Sum")
+                    .build(),
+            )
+            .build();
+        let out = aws_sdk_cloudwatch::Client::new(&self.sdk)
+            .get_metric_data()
+            .start_time(DateTime::from_secs(now - 3600))
+            .end_time(DateTime::from_secs(now + 3600))
+            .metric_data_queries(query)
+            .send()
+            .await
+            .expect("get metric data");
+        out.metric_data_results()
+            .iter()
+            .flat_map(|r| r.values())
+            .sum()
+    }
+}
+
+/// Creates `count` interface endpoints in `account` to `service_id` (one VPC and subnet for all);
+/// returns how many were created.
+pub async fn create_endpoints(account: &str, service_id: &str, count: usize) -> usize {
+    let ec2 = aws_sdk_ec2::Client::new(&config_for(account).await);
+    let vpc = create_vpc(&ec2, "10.2.0.0/16").await;
+    let subnet = create_subnet(&ec2, &vpc, "10.2.0.0/24", "us-east-1a").await;
+    let name = format!("com.amazonaws.vpce.{REGION}.{service_id}");
+    for _ in 0..count {
+        ec2.create_vpc_endpoint()
+            .vpc_id(&vpc)
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .subnet_ids(&subnet)
+            .service_name(&name)
+            .send()
+            .await
+            .expect("create endpoint");
+    }
+    count
+}

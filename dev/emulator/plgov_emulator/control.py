@@ -1,10 +1,12 @@
 """Fault injection and call counting, switched over HTTP under /_plgov/.
 
 POST   /_plgov/faults  {"operation": "AcceptVpcEndpointConnections", "error": "RequestLimitExceeded",
-                        "count": 3, "service": "ec2", "account": "123456789012", "status": 503}
+                        "count": 3, "service": "ec2", "account": "123456789012", "status": 503,
+                        "body_contains": "vpce-svc-0abc"}
                        fails the next `count` matching calls (count -1: until cleared).
-                       `operation` is required; `service`, `account`, `error`, `status` narrow or shape
-                       the failure (no `error` means an internal error, status 500).
+                       `operation` is required; `service`, `account` and `body_contains` (a string the
+                       request body must contain) narrow it; `error` and `status` shape the failure
+                       (no `error` means an internal error, status 500).
 GET    /_plgov/faults  the faults still armed.
 DELETE /_plgov/faults  disarms all.
 GET    /_plgov/calls[?account=ID]  calls received per "service:Operation" (all accounts, or one).
@@ -39,6 +41,7 @@ class Call:
     operation: str
     account: str
     protocol: str  # "cbor", "json" or "query"
+    body: bytes = b""
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Fault:
     error: str | None
     status: int
     remaining: int  # -1: until cleared
+    body_contains: str | None = None
 
     def matches(self, call: Call) -> bool:
         return (
@@ -56,11 +60,13 @@ class Fault:
             and self.operation == call.operation
             and (self.service is None or self.service == call.service)
             and (self.account is None or self.account == call.account)
+            and (self.body_contains is None or self.body_contains.encode() in call.body)
         )
 
     def as_json(self) -> dict[str, Any]:
         return {"operation": self.operation, "service": self.service, "account": self.account,
-                "error": self.error, "status": self.status, "count": self.remaining}
+                "error": self.error, "status": self.status, "count": self.remaining,
+                "body_contains": self.body_contains}
 
 
 def parse_fault(spec: Any) -> Fault:
@@ -79,10 +85,11 @@ def parse_fault(spec: Any) -> Fault:
     status = spec.get("status", default_status)
     if not isinstance(status, int) or not 400 <= status <= 599:
         raise ValueError("'status' must be an HTTP error status (400..599)")
-    for key in ("service", "account"):
+    for key in ("service", "account", "body_contains"):
         if spec.get(key) is not None and not isinstance(spec[key], str):
             raise ValueError(f"'{key}' must be a string")
-    return Fault(operation, spec.get("service"), spec.get("account"), error, status, count)
+    return Fault(operation, spec.get("service"), spec.get("account"), error, status, count,
+                 spec.get("body_contains"))
 
 
 class Control:
@@ -160,7 +167,7 @@ def identify(environ: dict[str, Any], body: bytes) -> Call | None:
         service, operation, protocol = scope_service or "unknown", params["Action"][0], "query"
     if scope_service == "monitoring":
         service = "cloudwatch"
-    return Call(service, operation, account_of(access_key), protocol)
+    return Call(service, operation, account_of(access_key), protocol, body)
 
 
 def account_of(access_key: str) -> str:

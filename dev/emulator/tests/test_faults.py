@@ -53,6 +53,19 @@ def test_dynamodb_internal_error_and_counts(provider):
     assert calls["dynamodb:CreateTable"] == 1
 
 
+def test_fault_narrowed_by_body(provider):
+    ddb = client_for("dynamodb", provider, retries=False)
+    ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    arm(operation="Query", account=provider, body_contains="broken", count=-1)
+    query = lambda pk: ddb.query(TableName="t", KeyConditionExpression="pk = :p",  # noqa: E731
+                                 ExpressionAttributeValues={":p": {"S": pk}})
+    assert query("fine")["Items"] == []
+    with pytest.raises(botocore.exceptions.ClientError):
+        query("broken")
+
+
 def test_cloudwatch_fault_in_cbor(emulator_url):
     from test_cloudwatch_cbor import call
     arm(operation="PutMetricData", service="cloudwatch", error="Throttling", count=1)

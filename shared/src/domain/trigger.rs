@@ -85,10 +85,11 @@ pub fn scan_service_ids(text: &str) -> BTreeSet<ServiceId> {
             .bytes()
             .last()
             .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if hex_len > 0 && !preceded_by_word {
-            if let Ok(id) = ServiceId::parse(&rest[at..at + PREFIX.len() + hex_len]) {
-                found.insert(id);
-            }
+        if hex_len > 0
+            && !preceded_by_word
+            && let Ok(id) = ServiceId::parse(&rest[at..at + PREFIX.len() + hex_len])
+        {
+            found.insert(id);
         }
         rest = &after[hex_len..];
     }

@@ -145,13 +145,13 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
             }
             per_service.push((service.clone(), counts));
         }
-        if !audit.is_empty() {
-            if let Err(err) = self.audit.write(&audit).await {
-                tracing::error!(error = %err, records = audit.len(), "audit records not written");
-                summary
-                    .errors
-                    .push(error_entry(None, None, format!("audit: {err}")));
-            }
+        if !audit.is_empty()
+            && let Err(err) = self.audit.write(&audit).await
+        {
+            tracing::error!(error = %err, records = audit.len(), "audit records not written");
+            summary
+                .errors
+                .push(error_entry(None, None, format!("audit: {err}")));
         }
         let points: Vec<MetricPoint> = per_service
             .iter()

@@ -1,0 +1,443 @@
+//! The connection approver against the local emulator: SDK adapters, real calls, real state.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_ec2::types::Filter;
+use connection_approver::{Approver, epoch_now};
+use plgov_integration_tests::*;
+use plgov_shared::domain::ConnectionState;
+use serde_json::{Value, json};
+
+const FIXTURE_SERVICE: &str = "vpce-svc-0123456789abcdef0";
+
+async fn states(provider: &Provider, service: &str) -> BTreeMap<String, ConnectionState> {
+    let ec2 = aws_sdk_ec2::Client::new(&provider.sdk);
+    let mut out = BTreeMap::new();
+    let mut pages = ec2
+        .describe_vpc_endpoint_connections()
+        .filters(Filter::builder().name("service-id").values(service).build())
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for c in page.unwrap().vpc_endpoint_connections() {
+            let state = ConnectionState::parse(c.vpc_endpoint_state().unwrap().as_str());
+            out.insert(c.vpc_endpoint_id().unwrap().to_owned(), state);
+        }
+    }
+    out
+}
+
+async fn sweep(approver: &Approver) -> plgov_shared::usecases::reconcile::ReconcileSummary {
+    approver
+        .handle(
+            &json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}),
+            epoch_now(),
+        )
+        .await
+        .unwrap()
+}
+
+fn calls(approver: &Approver, operation: &str) -> u64 {
+    approver.calls().count(operation)
+}
+
+struct Scenario {
+    provider: Provider,
+    service: String,
+    accounts: [String; 4],
+    endpoints: Vec<(usize, String)>,
+}
+
+/// 7 pending connections from 4 accounts; allow A1 (service), allow A2 (`*`), deny A3 (`*`,
+/// which also has an allow), nothing live for A4 (an expired allow).
+async fn scenario() -> Scenario {
+    let provider = Provider::new().await;
+    let service = create_service(&provider.account, true).await;
+    let accounts = [
+        random_account(),
+        random_account(),
+        random_account(),
+        random_account(),
+    ];
+    let mut endpoints = Vec::new();
+    for owner in [0, 0, 1, 1, 2, 3, 3] {
+        endpoints.push((owner, create_endpoint(&accounts[owner], &service, 1).await));
+    }
+    provider.put_item(&service, &accounts[0], &[]).await;
+    provider
+        .put_item(
+            "*",
+            &accounts[1],
+            &[("effect", AttributeValue::S("allow".into()))],
+        )
+        .await;
+    provider
+        .put_item(
+            "*",
+            &accounts[2],
+            &[("effect", AttributeValue::S("deny".into()))],
+        )
+        .await;
+    provider.put_item(&service, &accounts[2], &[]).await;
+    provider
+        .put_item(
+            &service,
+            &accounts[3],
+            &[(
+                "expires_at",
+                AttributeValue::N((epoch_now() - 60).to_string()),
+            )],
+        )
+        .await;
+    Scenario {
+        provider,
+        service,
+        accounts,
+        endpoints,
+    }
+}
+
+#[tokio::test]
+async fn a_sweep_decides_the_scenario_with_one_accept_and_one_reject_call() {
+    let s = scenario().await;
+    let approver = s.provider.approver(&[("GOVERNED_SERVICES", &s.service)]);
+    let summary = sweep(&approver).await;
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    assert_eq!(calls(&approver, "AcceptVpcEndpointConnections"), 1);
+    assert_eq!(calls(&approver, "RejectVpcEndpointConnections"), 1);
+
+    let now = states(&s.provider, &s.service).await;
+    for (owner, endpoint) in &s.endpoints {
+        let expected = if *owner < 2 {
+            ConnectionState::Available
+        } else {
+            ConnectionState::Rejected
+        };
+        assert_eq!(now[endpoint], expected, "endpoint of A{}", owner + 1);
+    }
+    assert_eq!(summary.accepted.len(), 4);
+    assert_eq!(summary.rejected.len(), 3);
+    let audit = s.provider.audit().await;
+    assert_eq!(audit.len(), 7);
+    assert_eq!(audit.iter().filter(|(_, _, d, _)| d == "accept").count(), 4);
+    assert!(
+        audit
+            .iter()
+            .all(|(svc, _, _, dry)| svc == &s.service && !dry)
+    );
+    assert_eq!(
+        s.provider.metric("ConnectionsAccepted", &s.service).await,
+        4.0
+    );
+    assert_eq!(
+        s.provider.metric("ConnectionsRejected", &s.service).await,
+        3.0
+    );
+    assert_eq!(calls(&approver, "PutMetricData"), 1);
+    let deny = summary
+        .decisions
+        .iter()
+        .find(|d| d.owner == s.accounts[2])
+        .unwrap();
+    assert_eq!(
+        deny.reason,
+        format!("deny rule (service *, account {})", s.accounts[2])
+    );
+
+    // The same sweep again changes nothing: no Accept/Reject, no new audit record.
+    let before = approver.calls().snapshot();
+    let again = sweep(&approver).await;
+    assert!(again.accepted.is_empty() && again.rejected.is_empty() && again.errors.is_empty());
+    let after = approver.calls().snapshot();
+    let delta =
+        |op: &str| after.get(op).copied().unwrap_or(0) - before.get(op).copied().unwrap_or(0);
+    assert_eq!(
+        delta("ec2:AcceptVpcEndpointConnections") + delta("ec2:RejectVpcEndpointConnections"),
+        0
+    );
+    assert_eq!(delta("dynamodb:BatchWriteItem"), 0);
+    assert_eq!(s.provider.audit().await.len(), 7);
+}
+
+#[tokio::test]
+async fn unmatched_leave_keeps_a4_pending_and_dry_run_changes_nothing() {
+    let s = scenario().await;
+    s.provider
+        .put_item(
+            &s.service,
+            "#policy",
+            &[("unmatched", AttributeValue::S("leave".into()))],
+        )
+        .await;
+    let dry = s
+        .provider
+        .approver(&[("GOVERNED_SERVICES", &s.service), ("DRY_RUN", "true")]);
+    let summary = sweep(&dry).await;
+    assert!(summary.dry_run);
+    assert_eq!(
+        (
+            summary.accepted.len(),
+            summary.rejected.len(),
+            summary.left_pending.len()
+        ),
+        (4, 1, 2)
+    );
+    assert_eq!(
+        calls(&dry, "AcceptVpcEndpointConnections") + calls(&dry, "RejectVpcEndpointConnections"),
+        0
+    );
+    assert!(
+        states(&s.provider, &s.service)
+            .await
+            .values()
+            .all(|st| *st == ConnectionState::PendingAcceptance)
+    );
+    let audit = s.provider.audit().await;
+    assert_eq!(audit.len(), 5);
+    assert!(audit.iter().all(|(_, _, _, dry)| *dry));
+
+    let live = s.provider.approver(&[("GOVERNED_SERVICES", &s.service)]);
+    let summary = sweep(&live).await;
+    assert_eq!(summary.left_pending.len(), 2);
+    let now = states(&s.provider, &s.service).await;
+    for (owner, endpoint) in s.endpoints.iter().filter(|(o, _)| *o == 3) {
+        assert_eq!(
+            now[endpoint],
+            ConnectionState::PendingAcceptance,
+            "A{} left pending",
+            owner + 1
+        );
+    }
+}
+
+#[tokio::test]
+async fn revoke_rejects_an_established_connection_whose_rule_was_deleted() {
+    let s = scenario().await;
+    let approver = s.provider.approver(&[("GOVERNED_SERVICES", &s.service)]);
+    sweep(&approver).await;
+    let a1 = s.endpoints[0].1.clone();
+    assert_eq!(
+        states(&s.provider, &s.service).await[&a1],
+        ConnectionState::Available
+    );
+
+    s.provider.delete_item(&s.service, &s.accounts[0]).await;
+    let kept = sweep(&approver).await;
+    assert!(kept.revoked.is_empty(), "revoke is off by default");
+    s.provider
+        .put_item(
+            &s.service,
+            "#policy",
+            &[("revoke", AttributeValue::Bool(true))],
+        )
+        .await;
+    let summary = sweep(&approver).await;
+    let mut revoked = summary.revoked.clone();
+    revoked.sort();
+    let mut expected: Vec<String> = s
+        .endpoints
+        .iter()
+        .filter(|(o, _)| *o == 0)
+        .map(|(_, e)| e.clone())
+        .collect();
+    expected.sort();
+    assert_eq!(revoked, expected);
+    let now = states(&s.provider, &s.service).await;
+    assert_eq!(now[&a1], ConnectionState::Rejected);
+    assert_eq!(
+        now[&s.endpoints[2].1],
+        ConnectionState::Available,
+        "A2 is still allowed"
+    );
+    assert!(
+        s.provider
+            .audit()
+            .await
+            .iter()
+            .any(|(_, e, d, _)| e == &a1 && d == "revoke")
+    );
+    assert_eq!(
+        s.provider.metric("ConnectionsRevoked", &s.service).await,
+        2.0
+    );
+}
+
+#[tokio::test]
+async fn an_allowlist_read_fault_leaves_that_service_untouched_and_decides_the_other() {
+    let provider = Provider::new().await;
+    let broken = create_service(&provider.account, true).await;
+    let fine = create_service(&provider.account, true).await;
+    let consumer = random_account();
+    let broken_endpoint = create_endpoint(&consumer, &broken, 1).await;
+    let fine_endpoint = create_endpoint(&consumer, &fine, 1).await;
+    provider.put_item("*", &consumer, &[]).await;
+    arm_fault(
+        json!({"operation": "Query", "service": "dynamodb", "account": provider.account,
+                     "body_contains": broken, "error": "InternalServerError", "status": 500, "count": -1}),
+    );
+    let approver = provider.approver(&[("GOVERNED_SERVICES", &format!("{broken},{fine}"))]);
+    let summary = sweep(&approver).await;
+    assert_eq!(
+        states(&provider, &broken).await[&broken_endpoint],
+        ConnectionState::PendingAcceptance
+    );
+    assert_eq!(
+        states(&provider, &fine).await[&fine_endpoint],
+        ConnectionState::Available
+    );
+    assert_eq!(summary.accepted, [fine_endpoint]);
+    assert_eq!(summary.errors.len(), 1);
+    assert_eq!(
+        summary.errors[0].service_id.as_deref(),
+        Some(broken.as_str())
+    );
+    assert!(
+        summary.errors[0].message.contains("Query failed"),
+        "{}",
+        summary.errors[0].message
+    );
+}
+
+#[tokio::test]
+async fn a_sweep_of_2500_pending_connections_paginates_and_batches() {
+    let provider = Provider::new().await;
+    let service = create_service(&provider.account, true).await;
+    let (allowed, other) = (random_account(), random_account());
+    let consumers = [allowed.clone(), other];
+    let mut created = 0;
+    for (i, consumer) in consumers.iter().enumerate() {
+        let n = if i == 0 { 1500 } else { 1000 };
+        created += create_endpoints(consumer, &service, n).await;
+    }
+    assert_eq!(created, 2500);
+    provider.put_item(&service, &allowed, &[]).await;
+    let approver = provider.approver(&[("GOVERNED_SERVICES", &service)]);
+    let summary = sweep(&approver).await;
+    assert!(
+        summary.errors.is_empty(),
+        "{:?}",
+        &summary.errors[..summary.errors.len().min(3)]
+    );
+    assert_eq!(
+        (summary.accepted.len(), summary.rejected.len()),
+        (1500, 1000)
+    );
+    let batch = plgov_shared::usecases::reconcile::MAX_IDS_PER_CALL as u64;
+    let (accepts, rejects) = (
+        calls(&approver, "AcceptVpcEndpointConnections"),
+        calls(&approver, "RejectVpcEndpointConnections"),
+    );
+    println!(
+        "2500 connections: {accepts} Accept calls, {rejects} Reject calls, calls by operation {:?}",
+        approver.calls().snapshot()
+    );
+    assert_eq!(accepts, 1500u64.div_ceil(batch));
+    assert_eq!(rejects, 1000u64.div_ceil(batch));
+    assert_eq!(
+        calls(&approver, "DescribeVpcEndpointConnections"),
+        3,
+        "pages of 1,000"
+    );
+    assert_eq!(calls(&approver, "BatchWriteItem"), 2500u64.div_ceil(25));
+    let now = states(&provider, &service).await;
+    assert_eq!(
+        now.values()
+            .filter(|s| **s == ConnectionState::Available)
+            .count(),
+        1500
+    );
+    assert_eq!(
+        now.values()
+            .filter(|s| **s == ConnectionState::Rejected)
+            .count(),
+        1000
+    );
+}
+
+fn fixture(path: &str, service: &str) -> Value {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../functions/connection-approver/fixtures/"
+    );
+    let text = std::fs::read_to_string(format!("{dir}{path}")).expect("fixture");
+    serde_json::from_str(&text.replace(FIXTURE_SERVICE, service)).expect("fixture is JSON")
+}
+
+#[tokio::test]
+async fn each_trigger_shape_reconciles_the_right_services() {
+    let provider = Provider::new().await;
+    let named = create_service(&provider.account, true).await;
+    let bystander = create_service(&provider.account, true).await;
+    provider.put_item("*", "*", &[]).await;
+    let consumer = random_account();
+    let approver = provider.approver(&[]); // GOVERNED_SERVICES=all
+    for (file, reaches_bystander) in [
+        ("connection-request.json", false),
+        ("cloudtrail-create-vpc-endpoint.json", false),
+        ("sns-connection-notification.json", false),
+        ("direct-reconcile.json", false),
+        ("schedule.json", true),
+    ] {
+        let on_named = create_endpoint(&consumer, &named, 1).await;
+        let on_bystander = create_endpoint(&consumer, &bystander, 1).await;
+        let summary = approver
+            .handle(&fixture(file, &named), epoch_now())
+            .await
+            .expect(file);
+        assert!(summary.accepted.contains(&on_named), "{file}: {summary:?}");
+        assert_eq!(
+            summary.accepted.contains(&on_bystander),
+            reaches_bystander,
+            "{file}"
+        );
+        let expected = if reaches_bystander {
+            ConnectionState::Available
+        } else {
+            ConnectionState::PendingAcceptance
+        };
+        assert_eq!(
+            states(&provider, &bystander).await[&on_bystander],
+            expected,
+            "{file}"
+        );
+        if !reaches_bystander {
+            sweep(&approver).await; // settle the bystander before the next shape
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_event_of_each_kind_is_refused_and_changes_nothing() {
+    let provider = Provider::new().await;
+    let service = create_service(&provider.account, true).await;
+    provider.put_item("*", "*", &[]).await;
+    let endpoint = create_endpoint(&random_account(), &service, 1).await;
+    let approver = provider.approver(&[]);
+    for (file, names) in [
+        ("schedule.json", "\"Scheduled Events\""),
+        ("connection-request.json", "detail.serviceId"),
+        (
+            "cloudtrail-create-vpc-endpoint.json",
+            "\"DeleteVpcEndpoints\"",
+        ),
+        ("sns-connection-notification.json", "Records[0].Sns.Message"),
+        ("direct-reconcile.json", "serviceIds[1]"),
+    ] {
+        let err = approver
+            .handle(
+                &fixture(&format!("malformed/{file}"), &service),
+                epoch_now(),
+            )
+            .await
+            .expect_err(file);
+        assert!(err.to_string().contains(names), "{file}: {err}");
+        let diagnostic = lambda_runtime::Diagnostic::from(err);
+        assert_eq!(diagnostic.error_type, "InvalidEvent");
+    }
+    assert_eq!(approver.calls().total(), 0, "nothing was called");
+    assert_eq!(
+        states(&provider, &service).await[&endpoint],
+        ConnectionState::PendingAcceptance
+    );
+}
