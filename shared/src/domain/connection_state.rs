@@ -26,24 +26,21 @@ impl ConnectionState {
     /// Parses a wire string; anything unrecognised becomes `Unknown`, never an error,
     /// so a new AWS state cannot break a sweep (it is simply not decided).
     pub fn parse(value: &str) -> Self {
-        const KNOWN: [(&str, ConnectionState); 9] = [
-            ("pendingacceptance", ConnectionState::PendingAcceptance),
-            ("pending", ConnectionState::Pending),
-            ("available", ConnectionState::Available),
-            ("deleting", ConnectionState::Deleting),
-            ("deleted", ConnectionState::Deleted),
-            ("rejected", ConnectionState::Rejected),
-            ("failed", ConnectionState::Failed),
-            ("expired", ConnectionState::Expired),
-            ("partial", ConnectionState::Partial),
+        const KNOWN: [ConnectionState; 9] = [
+            ConnectionState::PendingAcceptance,
+            ConnectionState::Pending,
+            ConnectionState::Available,
+            ConnectionState::Deleting,
+            ConnectionState::Deleted,
+            ConnectionState::Rejected,
+            ConnectionState::Failed,
+            ConnectionState::Expired,
+            ConnectionState::Partial,
         ];
         KNOWN
             .iter()
-            .find(|(wire, _)| wire.eq_ignore_ascii_case(value))
-            .map_or_else(
-                || Self::Unknown(value.to_owned()),
-                |(_, state)| state.clone(),
-            )
+            .find(|state| state.as_wire_str().eq_ignore_ascii_case(value))
+            .map_or_else(|| Self::Unknown(value.to_owned()), Clone::clone)
     }
 
     /// The camelCase wire form (an unknown state as it was sent).
