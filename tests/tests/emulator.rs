@@ -271,7 +271,7 @@ fn endpoint_dimensions(endpoint: &str) -> Vec<Dimension> {
 async fn cloudwatch_metric_data_round_trips_over_cbor() {
     let counter = CallCounter::new();
     let cw = cloudwatch_client(&config_for(&random_account()).await, &counter);
-    let hour = 1_795_766_400; // 2026-11-27T05:00:00Z
+    let hour = 1_795_766_400; // 2026-11-27T08:00:00Z
     let dims = endpoint_dimensions("vpce-0123abcd");
     let data: Vec<_> = [(60, 1_073_741_824.0), (120, 536_870_912.5), (3600, 99.0)]
         .into_iter()

@@ -3,9 +3,12 @@
 pub mod allowlist;
 pub mod audit;
 pub mod connection_state;
+pub mod cost;
 pub mod decision;
+pub mod hour;
 pub mod ids;
 pub mod metrics;
+pub mod pricing;
 pub mod trigger;
 
 pub use connection_state::ConnectionState;

@@ -1,0 +1,484 @@
+//! The cost model: what an endpoint costs for one hour, what the same traffic would have cost
+//! through a NAT Gateway, and the volume at which an endpoint pays for itself.
+//!
+//! - hourly cost = AZs x the region's endpoint rate (a partial hour is billed as a full hour);
+//! - data cost = GB x the tiered rate, tiers counted on the region's month-to-date total of all
+//!   interface endpoints; an hour that crosses a tier boundary is split across the tiers and its
+//!   cost shared among the hour's endpoints by their GB;
+//! - NAT-equivalent cost = GB x the NAT Gateway per-GB rate; NAT savings = NAT-equivalent cost
+//!   minus the endpoint's total cost (negative when the endpoint costs more: a finding).
+
+use serde::Serialize;
+
+use super::pricing::{BYTES_PER_GB, PricingError, RegionRates, Tier};
+
+/// Hours in AWS's billing month.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum EndpointKind {
+    Interface,
+    GatewayLoadBalancer,
+    Gateway,
+    /// Resource, ServiceNetwork or a type this version does not know: not priced.
+    Other(String),
+}
+
+impl EndpointKind {
+    pub fn parse(wire: &str) -> Self {
+        match wire.to_ascii_lowercase().as_str() {
+            "interface" => Self::Interface,
+            "gatewayloadbalancer" => Self::GatewayLoadBalancer,
+            "gateway" => Self::Gateway,
+            _ => Self::Other(wire.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Interface => "Interface",
+            Self::GatewayLoadBalancer => "GatewayLoadBalancer",
+            Self::Gateway => "Gateway",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+/// An endpoint provisioned during the hour, with its traffic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointUsage {
+    pub id: String,
+    pub kind: EndpointKind,
+    pub service_name: String,
+    pub vpc_id: String,
+    pub azs: u32,
+    /// `BytesProcessed` summed over the hour.
+    pub bytes: f64,
+}
+
+/// A share of a volume billed at one tier's rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TierShare {
+    pub gb: f64,
+    pub usd_per_gb: f64,
+}
+
+/// Splits `gb` processed after `before_gb` of the month across `tiers`.
+pub fn tier_split(before_gb: f64, gb: f64, tiers: &[Tier]) -> Vec<TierShare> {
+    let mut shares = Vec::new();
+    let mut floor = 0.0_f64;
+    let (start, end) = (before_gb.max(0.0), before_gb.max(0.0) + gb.max(0.0));
+    for tier in tiers {
+        let ceiling = tier.up_to_gb.unwrap_or(f64::INFINITY);
+        let overlap = end.min(ceiling) - start.max(floor);
+        if overlap > 0.0 {
+            shares.push(TierShare {
+                gb: overlap,
+                usd_per_gb: tier.usd_per_gb,
+            });
+        }
+        floor = ceiling;
+    }
+    shares
+}
+
+pub fn tiered_cost(before_gb: f64, gb: f64, tiers: &[Tier]) -> f64 {
+    tier_split(before_gb, gb, tiers)
+        .iter()
+        .map(|s| s.gb * s.usd_per_gb)
+        .sum()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointCost {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub service_name: String,
+    pub vpc_id: String,
+    pub azs: u32,
+    pub bytes: f64,
+    pub gb: f64,
+    pub hourly_cost: f64,
+    pub data_cost: f64,
+    pub cost: f64,
+    pub nat_equivalent_cost: f64,
+    pub nat_savings: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostTotals {
+    pub bytes: f64,
+    pub gb: f64,
+    pub hourly_cost: f64,
+    pub data_cost: f64,
+    pub cost: f64,
+    pub nat_equivalent_cost: f64,
+    pub nat_savings: f64,
+}
+
+/// One hour priced: a row per priced endpoint (most expensive first), the endpoints that
+/// could not be priced with why, and the totals of the priced rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HourCosts {
+    pub endpoints: Vec<EndpointCost>,
+    pub unpriced: Vec<(String, String)>,
+    pub totals: CostTotals,
+    /// GB of interface endpoints this hour: what the month-to-date total grows by.
+    pub interface_gb: f64,
+}
+
+/// Prices `endpoints` for one hour in `region`, with `month_to_date_gb` of interface traffic
+/// already processed in the region this month before the hour.
+pub fn price_hour(
+    endpoints: &[EndpointUsage],
+    rates: &RegionRates,
+    region: &str,
+    month_to_date_gb: f64,
+) -> HourCosts {
+    let gb_of = |e: &EndpointUsage| e.bytes.max(0.0) / BYTES_PER_GB;
+    let interface_gb: f64 = endpoints
+        .iter()
+        .filter(|e| e.kind == EndpointKind::Interface)
+        .map(gb_of)
+        .sum();
+    // The whole hour's interface traffic is tiered once; each endpoint pays its share by GB.
+    let interface_data_cost = tiered_cost(month_to_date_gb, interface_gb, &rates.data_tiers);
+    let mut out = HourCosts {
+        interface_gb,
+        ..Default::default()
+    };
+    for e in endpoints {
+        match price_endpoint(
+            e,
+            gb_of(e),
+            rates,
+            region,
+            interface_gb,
+            interface_data_cost,
+        ) {
+            Ok(Some(row)) => out.endpoints.push(row),
+            Ok(None) => out.unpriced.push((
+                e.id.clone(),
+                format!(
+                    "{} endpoints have no known rate; not priced",
+                    e.kind.as_str()
+                ),
+            )),
+            Err(err) => out.unpriced.push((e.id.clone(), err.to_string())),
+        }
+    }
+    out.endpoints
+        .sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.id.cmp(&b.id)));
+    for row in &out.endpoints {
+        let t = &mut out.totals;
+        t.bytes += row.bytes;
+        t.gb += row.gb;
+        t.hourly_cost += row.hourly_cost;
+        t.data_cost += row.data_cost;
+        t.cost += row.cost;
+        t.nat_equivalent_cost += row.nat_equivalent_cost;
+        t.nat_savings += row.nat_savings;
+    }
+    out
+}
+
+fn price_endpoint(
+    e: &EndpointUsage,
+    gb: f64,
+    rates: &RegionRates,
+    region: &str,
+    interface_gb: f64,
+    interface_data_cost: f64,
+) -> Result<Option<EndpointCost>, PricingError> {
+    let (hourly_cost, data_cost, nat_gb) = match &e.kind {
+        EndpointKind::Interface => {
+            let hour = RegionRates::require(rates.endpoint_az_hour, region, "endpointAzHour")?;
+            let share = if interface_gb > 0.0 {
+                interface_data_cost * gb / interface_gb
+            } else {
+                0.0
+            };
+            (
+                f64::from(e.azs) * hour,
+                share,
+                RegionRates::require(rates.nat_gb, region, "natGb")?,
+            )
+        }
+        EndpointKind::GatewayLoadBalancer => {
+            let hour = RegionRates::require(rates.gwlb_endpoint_hour, region, "gwlbEndpointHour")?;
+            let per_gb = RegionRates::require(rates.gwlb_gb, region, "gwlbGb")?;
+            (
+                hour,
+                gb * per_gb,
+                RegionRates::require(rates.nat_gb, region, "natGb")?,
+            )
+        }
+        // Gateway endpoints are free and publish no BytesProcessed.
+        EndpointKind::Gateway => (0.0, 0.0, 0.0),
+        EndpointKind::Other(_) => return Ok(None),
+    };
+    let cost = hourly_cost + data_cost;
+    let nat_equivalent_cost = gb * nat_gb;
+    Ok(Some(EndpointCost {
+        id: e.id.clone(),
+        kind: e.kind.as_str().to_owned(),
+        service_name: e.service_name.clone(),
+        vpc_id: e.vpc_id.clone(),
+        azs: e.azs,
+        bytes: e.bytes,
+        gb,
+        hourly_cost,
+        data_cost,
+        cost,
+        nat_equivalent_cost,
+        nat_savings: nat_equivalent_cost - cost,
+    }))
+}
+
+/// A month of one interface endpoint against the same traffic through a NAT Gateway.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MonthlyEstimate {
+    pub region: String,
+    pub azs: u32,
+    pub gb_per_month: f64,
+    pub endpoint_hourly_cost: f64,
+    pub endpoint_data_cost: f64,
+    pub endpoint_cost: f64,
+    pub nat_equivalent_cost: f64,
+    pub nat_savings: f64,
+    /// GB per month from which the endpoint is cheaper; `None` when it never is.
+    pub break_even_gb_per_month: Option<f64>,
+}
+
+/// Estimates a month (730 hours) of an interface endpoint in `azs` AZs moving `gb_per_month`,
+/// tiered as if it were the region's only traffic.
+pub fn monthly_estimate(
+    rates: &RegionRates,
+    region: &str,
+    azs: u32,
+    gb_per_month: f64,
+) -> Result<MonthlyEstimate, PricingError> {
+    let hour = RegionRates::require(rates.endpoint_az_hour, region, "endpointAzHour")?;
+    let nat_gb = RegionRates::require(rates.nat_gb, region, "natGb")?;
+    let endpoint_hourly_cost = f64::from(azs) * hour * HOURS_PER_MONTH;
+    let endpoint_data_cost = tiered_cost(0.0, gb_per_month, &rates.data_tiers);
+    let endpoint_cost = endpoint_hourly_cost + endpoint_data_cost;
+    let nat_equivalent_cost = gb_per_month * nat_gb;
+    Ok(MonthlyEstimate {
+        region: region.to_owned(),
+        azs,
+        gb_per_month,
+        endpoint_hourly_cost,
+        endpoint_data_cost,
+        endpoint_cost,
+        nat_equivalent_cost,
+        nat_savings: nat_equivalent_cost - endpoint_cost,
+        break_even_gb_per_month: break_even(endpoint_hourly_cost, nat_gb, &rates.data_tiers),
+    })
+}
+
+/// The monthly volume at which NAT-equivalent cost equals the endpoint's cost, walking the tiers
+/// (a tier dearer than NAT adds to what the cheaper ones must pay back).
+fn break_even(fixed: f64, nat_gb: f64, tiers: &[Tier]) -> Option<f64> {
+    let (mut gb, mut remaining) = (0.0, fixed);
+    for tier in tiers {
+        let saving = nat_gb - tier.usd_per_gb;
+        let width = tier.up_to_gb.map_or(f64::INFINITY, |ceiling| ceiling - gb);
+        if saving > 0.0 && remaining <= saving * width {
+            return Some(gb + remaining / saving);
+        }
+        if width.is_infinite() {
+            return None;
+        }
+        remaining -= saving * width;
+        gb += width;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::pricing::PriceBook;
+
+    const GIB: f64 = BYTES_PER_GB;
+
+    fn usage(id: &str, kind: EndpointKind, azs: u32, gb: f64) -> EndpointUsage {
+        EndpointUsage {
+            id: id.into(),
+            kind,
+            service_name: "svc".into(),
+            vpc_id: "vpc-1".into(),
+            azs,
+            bytes: gb * GIB,
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn an_hour_in_us_east_1_by_hand() {
+        let book = PriceBook::builtin();
+        let rates = book.rates("us-east-1").unwrap();
+        let hour = price_hour(
+            &[
+                usage("vpce-a", EndpointKind::Interface, 1, 10.0),
+                usage("vpce-b", EndpointKind::Interface, 2, 0.0),
+                usage("vpce-c", EndpointKind::Interface, 3, 500.0),
+                usage("vpce-g", EndpointKind::Gateway, 0, 0.0),
+                usage("vpce-l", EndpointKind::GatewayLoadBalancer, 1, 20.0),
+            ],
+            rates,
+            "us-east-1",
+            0.0,
+        );
+        let row = |id: &str| hour.endpoints.iter().find(|r| r.id == id).unwrap().clone();
+        // a: 1 AZ x $0.01 + 10 GB x $0.01 = $0.11; NAT 10 x $0.045 = $0.45; saves $0.34.
+        let a = row("vpce-a");
+        assert!(close(a.hourly_cost, 0.01) && close(a.data_cost, 0.10) && close(a.cost, 0.11));
+        assert!(close(a.nat_equivalent_cost, 0.45) && close(a.nat_savings, 0.34));
+        // b: 2 AZ x $0.01, no data: costs $0.02 and saves -$0.02 (a finding).
+        assert!(close(row("vpce-b").cost, 0.02) && close(row("vpce-b").nat_savings, -0.02));
+        // c: 3 x $0.01 + 500 x $0.01 = $5.03; NAT 500 x 0.045 = $22.50.
+        assert!(close(row("vpce-c").cost, 5.03) && close(row("vpce-c").nat_savings, 22.5 - 5.03));
+        // GWLB: $0.01 + 20 x $0.0035 = $0.08; NAT 20 x 0.045 = $0.90.
+        assert!(close(row("vpce-l").cost, 0.08) && close(row("vpce-l").nat_equivalent_cost, 0.9));
+        assert!(close(row("vpce-g").cost, 0.0));
+        assert_eq!(hour.endpoints[0].id, "vpce-c", "most expensive first");
+        assert!(close(hour.totals.cost, 0.11 + 0.02 + 5.03 + 0.08));
+        assert!(close(hour.interface_gb, 510.0));
+    }
+
+    #[test]
+    fn an_hour_crossing_the_1_pb_boundary_is_split() {
+        let book = PriceBook::builtin();
+        let rates = book.rates("us-east-1").unwrap();
+        // 100 GB below the boundary before the hour, 300 GB in it: 100 at $0.01, 200 at $0.006.
+        let split = tier_split(1_048_476.0, 300.0, &rates.data_tiers);
+        assert_eq!(
+            split,
+            [
+                TierShare {
+                    gb: 100.0,
+                    usd_per_gb: 0.01
+                },
+                TierShare {
+                    gb: 200.0,
+                    usd_per_gb: 0.006
+                }
+            ]
+        );
+        let hour = price_hour(
+            &[
+                usage("vpce-a", EndpointKind::Interface, 1, 100.0),
+                usage("vpce-b", EndpointKind::Interface, 1, 200.0),
+            ],
+            rates,
+            "us-east-1",
+            1_048_476.0,
+        );
+        // Hour data cost 100 x 0.01 + 200 x 0.006 = 2.2, shared by GB: a 1/3, b 2/3.
+        assert!(close(hour.totals.data_cost, 2.2));
+        let a = hour.endpoints.iter().find(|r| r.id == "vpce-a").unwrap();
+        assert!(close(a.data_cost, 2.2 / 3.0));
+    }
+
+    #[test]
+    fn missing_rates_are_errors_not_guesses() {
+        let book = PriceBook::builtin();
+        let hour = price_hour(
+            &[usage("vpce-a", EndpointKind::Interface, 1, 1.0)],
+            book.rates("eu-central-1").unwrap(),
+            "eu-central-1",
+            0.0,
+        );
+        assert!(hour.endpoints.is_empty());
+        assert_eq!(
+            hour.unpriced[0].1,
+            "no natGb rate for region eu-central-1: set it in PRICING_OVERRIDES"
+        );
+        let gwlb = price_hour(
+            &[usage("vpce-l", EndpointKind::GatewayLoadBalancer, 1, 1.0)],
+            book.rates("us-west-2").unwrap(),
+            "us-west-2",
+            0.0,
+        );
+        assert!(gwlb.unpriced[0].1.contains("gwlbEndpointHour"));
+        let other = price_hour(
+            &[usage("vpce-r", EndpointKind::parse("Resource"), 1, 1.0)],
+            book.rates("us-east-1").unwrap(),
+            "us-east-1",
+            0.0,
+        );
+        assert!(
+            other.unpriced[0]
+                .1
+                .contains("Resource endpoints have no known rate")
+        );
+    }
+
+    #[test]
+    fn monthly_estimate_and_break_even_by_hand() {
+        let book = PriceBook::builtin();
+        let e = monthly_estimate(book.rates("us-east-1").unwrap(), "us-east-1", 2, 1000.0).unwrap();
+        assert!(close(e.endpoint_hourly_cost, 2.0 * 0.01 * 730.0)); // 14.60
+        assert!(close(e.endpoint_data_cost, 10.0));
+        assert!(close(e.nat_equivalent_cost, 45.0));
+        assert!(close(e.nat_savings, 45.0 - 24.6));
+        // 14.60 / (0.045 - 0.01) = 417.142857...
+        assert!(close(e.break_even_gb_per_month.unwrap(), 14.6 / 0.035));
+        let one_az =
+            monthly_estimate(book.rates("us-east-1").unwrap(), "us-east-1", 1, 0.0).unwrap();
+        assert!(
+            (one_az.break_even_gb_per_month.unwrap() - 208.57).abs() < 0.01,
+            "the facts' ~209 GB"
+        );
+    }
+
+    fn tiers() -> Vec<Tier> {
+        PriceBook::builtin()
+            .rates("us-east-1")
+            .unwrap()
+            .data_tiers
+            .clone()
+    }
+
+    proptest! {
+        #[test]
+        fn tier_split_sums_to_the_whole(before in 0.0..7_000_000.0f64, gb in 0.0..3_000_000.0f64) {
+            let total: f64 = tier_split(before, gb, &tiers()).iter().map(|s| s.gb).sum();
+            prop_assert!((total - gb).abs() <= 1e-6 * gb.max(1.0));
+        }
+
+        #[test]
+        fn cost_is_never_negative_and_grows_with_bytes_and_azs(
+            azs in 0u32..6, gb in 0.0..10_000.0f64, more in 0.0..10_000.0f64, before in 0.0..6_000_000.0f64,
+        ) {
+            let book = PriceBook::builtin();
+            let rates = book.rates("us-east-1").unwrap();
+            let cost = |azs: u32, gb: f64| price_hour(&[usage("vpce-a", EndpointKind::Interface, azs, gb)], rates, "us-east-1", before).totals.cost;
+            let base = cost(azs, gb);
+            prop_assert!(base >= 0.0);
+            prop_assert!(cost(azs, gb + more) >= base - 1e-12);
+            prop_assert!(cost(azs + 1, gb) >= base);
+        }
+
+        #[test]
+        fn endpoint_shares_add_up_to_the_hour(gbs in proptest::collection::vec(0.0..5_000.0f64, 1..8), before in 0.0..6_000_000.0f64) {
+            let book = PriceBook::builtin();
+            let rates = book.rates("us-east-1").unwrap();
+            let endpoints: Vec<_> = gbs.iter().enumerate().map(|(i, gb)| usage(&format!("vpce-{i}"), EndpointKind::Interface, 1, *gb)).collect();
+            let hour = price_hour(&endpoints, rates, "us-east-1", before);
+            let whole = tiered_cost(before, gbs.iter().sum(), &rates.data_tiers);
+            prop_assert!((hour.totals.data_cost - whole).abs() <= 1e-9 * whole.max(1.0));
+        }
+    }
+}
