@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 
 use crate::domain::ServiceId;
 use crate::domain::allowlist::{ServicePolicy, UnmatchedAction};
+use crate::domain::pricing::PriceBook;
+use crate::usecases::cost::{CostSettings, PerEndpointMetrics};
 use crate::usecases::reconcile::{Governed, ReconcileSettings};
 
 pub const DEFAULT_NAMESPACE: &str = "PrivateLinkGovernor";
@@ -121,6 +123,64 @@ impl ApproverConfig {
     }
 }
 
+/// The cost reporter's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostConfig {
+    pub cost_table: String,
+    pub metrics_namespace: String,
+    pub settings: CostSettings,
+}
+
+pub const DEFAULT_PER_ENDPOINT_METRICS: usize = 25;
+
+impl CostConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let per_endpoint_metrics = match env.get("PER_ENDPOINT_METRICS") {
+            None => PerEndpointMetrics::Top(DEFAULT_PER_ENDPOINT_METRICS),
+            Some(v) if v.eq_ignore_ascii_case("all") => PerEndpointMetrics::All,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) => PerEndpointMetrics::Top(n),
+                Err(_) => {
+                    return problem(
+                        "PER_ENDPOINT_METRICS",
+                        format!("must be a whole number or `all`, found {v:?}"),
+                    );
+                }
+            },
+        };
+        let mut price_book = PriceBook::builtin();
+        if let Some(json) = env.get("PRICING_OVERRIDES") {
+            price_book = price_book.with_overrides(&json).map_err(|e| ConfigError {
+                variable: "PRICING_OVERRIDES",
+                problem: e
+                    .to_string()
+                    .trim_start_matches("PRICING_OVERRIDES: ")
+                    .to_owned(),
+            })?;
+        }
+        let region = env
+            .get("AWS_REGION")
+            .or_else(|| env.get("AWS_DEFAULT_REGION"));
+        let Some(region) = region else {
+            return problem("AWS_REGION", "is required and not set (Lambda sets it)");
+        };
+        Ok(Self {
+            cost_table: env.required("COST_TABLE")?,
+            metrics_namespace: env.namespace("METRICS_NAMESPACE")?,
+            settings: CostSettings {
+                region,
+                price_book,
+                per_endpoint_metrics,
+            },
+        })
+    }
+}
+
 /// `all` (or unset) or a comma-separated list of endpoint service ids.
 pub fn parse_governed(value: Option<&str>) -> Result<Governed, ConfigError> {
     let value = value.unwrap_or("all").trim();
@@ -194,6 +254,62 @@ mod tests {
         assert!(c.reconcile.defaults.dry_run);
         assert_eq!(c.reconcile.defaults.unmatched, UnmatchedAction::Leave);
         assert_eq!(c.reconcile.audit_retention_days, 30);
+    }
+
+    fn cost_config(vars: &[(&str, &str)]) -> Result<CostConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        CostConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn cost_settings_are_read_and_checked() {
+        let base = [("COST_TABLE", "cost"), ("AWS_REGION", "us-east-1")];
+        let c = cost_config(&base).unwrap();
+        assert_eq!(c.settings.per_endpoint_metrics, PerEndpointMetrics::Top(25));
+        assert_eq!(c.settings.region, "us-east-1");
+        let mut all = base.to_vec();
+        all.extend([
+            ("PER_ENDPOINT_METRICS", "all"),
+            (
+                "PRICING_OVERRIDES",
+                r#"{"sa-east-1": {"endpointAzHour": 0.015}}"#,
+            ),
+        ]);
+        let c = cost_config(&all).unwrap();
+        assert_eq!(c.settings.per_endpoint_metrics, PerEndpointMetrics::All);
+        assert!(c.settings.price_book.rates("sa-east-1").is_ok());
+        for (name, value, expected) in [
+            (
+                "PER_ENDPOINT_METRICS",
+                "ten",
+                "PER_ENDPOINT_METRICS: must be a whole number or `all`",
+            ),
+            (
+                "PRICING_OVERRIDES",
+                r#"{"us-east-1": {"natGb": "x"}}"#,
+                "PRICING_OVERRIDES: us-east-1.natGb must be a non-negative number",
+            ),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((name, value));
+            let err = cost_config(&vars).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        assert!(
+            cost_config(&[("COST_TABLE", "c")])
+                .unwrap_err()
+                .to_string()
+                .contains("AWS_REGION")
+        );
+        assert!(
+            cost_config(&[("AWS_REGION", "us-east-1")])
+                .unwrap_err()
+                .to_string()
+                .contains("COST_TABLE")
+        );
     }
 
     #[test]

@@ -75,3 +75,49 @@ pub trait Metrics: Sync {
     fn publish(&self, points: &[MetricPoint])
     -> impl Future<Output = Result<(), PortError>> + Send;
 }
+
+/// A VPC endpoint as the inventory lists it (any type, any state).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointRecord {
+    pub id: String,
+    /// Wire form: `Interface`, `Gateway`, `GatewayLoadBalancer`, `Resource`, ...
+    pub kind: String,
+    pub service_name: String,
+    pub vpc_id: String,
+    pub subnet_count: u32,
+    /// Wire form, compared case-insensitively.
+    pub state: String,
+    /// Epoch seconds, when known.
+    pub created_at: Option<i64>,
+}
+
+pub trait EndpointInventory: Sync {
+    /// Every VPC endpoint of the account in the region, all pages.
+    fn endpoints(&self) -> impl Future<Output = Result<Vec<EndpointRecord>, PortError>> + Send;
+}
+
+pub trait UsageSource: Sync {
+    /// `BytesProcessed` summed over the hour starting at `hour_start`, one figure per endpoint
+    /// in the order given (0 where there is no data).
+    fn bytes_processed(
+        &self,
+        endpoints: &[EndpointRecord],
+        hour_start: i64,
+    ) -> impl Future<Output = Result<Vec<f64>, PortError>> + Send;
+}
+
+pub trait MonthToDateStore: Sync {
+    /// Interface GB processed in `region` in the month of `hour_start`, in the hours before it.
+    fn total_before(
+        &self,
+        region: &str,
+        hour_start: i64,
+    ) -> impl Future<Output = Result<f64, PortError>> + Send;
+    /// Records the hour's interface GB; recording the same hour again replaces, never adds.
+    fn record(
+        &self,
+        region: &str,
+        hour_start: i64,
+        gb: f64,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}

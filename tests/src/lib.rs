@@ -410,3 +410,181 @@ pub async fn create_endpoints(account: &str, service_id: &str, count: usize) -> 
     }
     count
 }
+
+/// The cost table as the stack creates it, in `provider`'s account.
+pub const COST_TABLE: &str = "plgov-cost";
+
+impl Provider {
+    pub async fn create_cost_table(&self) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        self.dynamodb
+            .create_table()
+            .table_name(COST_TABLE)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("sk")
+                    .key_type(KeyType::Range)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("sk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("create cost table");
+    }
+
+    /// The cost reporter as the stack configures it, for this account, with `env` on top.
+    pub fn reporter(&self, env: &[(&str, &str)]) -> cost_reporter::Reporter {
+        let mut vars: std::collections::HashMap<String, String> =
+            [("COST_TABLE", COST_TABLE), ("AWS_REGION", REGION)]
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect();
+        vars.extend(env.iter().map(|(k, v)| ((*k).into(), (*v).into())));
+        let config = plgov_shared::config::CostConfig::from_lookup(|n| vars.get(n).cloned())
+            .expect("valid config");
+        cost_reporter::Reporter::new(&self.sdk, config)
+    }
+
+    /// Creates an endpoint of `kind` in this account with `azs` subnets; returns its id.
+    pub async fn create_own_endpoint(
+        &self,
+        kind: VpcEndpointType,
+        service_name: &str,
+        azs: usize,
+    ) -> String {
+        let ec2 = aws_sdk_ec2::Client::new(&self.sdk);
+        let vpc = create_vpc(&ec2, "10.3.0.0/16").await;
+        let mut subnets = Vec::new();
+        for (i, az) in ["a", "b", "c"].iter().take(azs).enumerate() {
+            subnets.push(
+                create_subnet(
+                    &ec2,
+                    &vpc,
+                    &format!("10.3.{i}.0/24"),
+                    &format!("{REGION}{az}"),
+                )
+                .await,
+            );
+        }
+        ec2.create_vpc_endpoint()
+            .vpc_id(vpc)
+            .vpc_endpoint_type(kind)
+            .set_subnet_ids(Some(subnets))
+            .service_name(service_name)
+            .send()
+            .await
+            .expect("create endpoint")
+            .vpc_endpoint
+            .and_then(|e| e.vpc_endpoint_id)
+            .expect("endpoint id")
+    }
+
+    /// Puts `BytesProcessed` for an endpoint into `AWS/PrivateLinkEndpoints` with the dimension
+    /// set CloudWatch uses, as two data points inside the hour starting at `hour_start`.
+    pub async fn put_bytes_processed(&self, endpoint_id: &str, bytes: f64, hour_start: i64) {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+        let ec2 = aws_sdk_ec2::Client::new(&self.sdk);
+        let out = ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(endpoint_id)
+            .send()
+            .await
+            .expect("describe endpoint");
+        let e = &out.vpc_endpoints()[0];
+        let dims: Vec<Dimension> = [
+            ("Endpoint Type", e.vpc_endpoint_type().unwrap().as_str()),
+            ("Service Name", e.service_name().unwrap()),
+            ("VPC Endpoint Id", endpoint_id),
+            ("VPC Id", e.vpc_id().unwrap()),
+        ]
+        .into_iter()
+        .map(|(n, v)| Dimension::builder().name(n).value(v).build())
+        .collect();
+        let data = [(60, bytes / 4.0), (1800, bytes * 3.0 / 4.0)].map(|(offset, value)| {
+            MetricDatum::builder()
+                .metric_name("BytesProcessed")
+                .set_dimensions(Some(dims.clone()))
+                .timestamp(DateTime::from_secs(hour_start + offset))
+                .value(value)
+                .build()
+        });
+        aws_sdk_cloudwatch::Client::new(&self.sdk)
+            .put_metric_data()
+            .namespace("AWS/PrivateLinkEndpoints")
+            .set_metric_data(Some(data.to_vec()))
+            .send()
+            .await
+            .expect("put BytesProcessed");
+    }
+
+    /// Sum of a metric of the product's namespace at `hour_start`, for one endpoint or (None) the region.
+    pub async fn cost_metric(
+        &self,
+        name: &str,
+        endpoint: Option<&str>,
+        hour_start: i64,
+    ) -> Option<f64> {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+        let metric = Metric::builder()
+            .namespace("PrivateLinkGovernor")
+            .metric_name(name)
+            .set_dimensions(
+                endpoint.map(|e| vec![Dimension::builder().name("VpcEndpointId").value(e).build()]),
+            )
+            .build();
+        let query = MetricDataQuery::builder()
+            .id("m")
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(metric)
+                    .period(3600)
+                    .stat("Sum")
+                    .build(),
+            )
+            .build();
+        let out = aws_sdk_cloudwatch::Client::new(&self.sdk)
+            .get_metric_data()
+            .start_time(DateTime::from_secs(hour_start))
+            .end_time(DateTime::from_secs(hour_start + 3600))
+            .metric_data_queries(query)
+            .send()
+            .await
+            .expect("get metric data");
+        let values: Vec<f64> = out
+            .metric_data_results()
+            .iter()
+            .flat_map(|r| r.values().to_vec())
+            .collect();
+        if values.is_empty() {
+            None
+        } else {
+            Some(values.iter().sum())
+        }
+    }
+}

@@ -2,8 +2,11 @@
 
 moto 5.2's GetMetricData drops the namespace filter as soon as a query names
 dimensions, so equal metric names and dimensions in two namespaces (our
-`BytesProcessed` beside `AWS/PrivateLinkEndpoints`') would be summed together.
-Each MetricStat query is answered here over the data of its own namespace only.
+`BytesProcessed` beside `AWS/PrivateLinkEndpoints`') would be summed together; and a
+query without dimensions sums every series of that name, where CloudWatch answers only
+the series without dimensions (our region totals beside the per-endpoint series).
+Each MetricStat query is answered here over the data of its own namespace only, and a
+query without dimensions over the data points without dimensions only.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ def install() -> None:
             every_metric = self.get_all_metrics
             try:
                 for query in queries:
-                    namespace = query["MetricStat"]["Metric"].get("Namespace")
-                    self.get_all_metrics = lambda ns=namespace: [
-                        md for md in every_metric() if md.namespace == ns]
+                    metric = query["MetricStat"]["Metric"]
+                    namespace, dimensionless = metric.get("Namespace"), not metric.get("Dimensions")
+                    self.get_all_metrics = lambda ns=namespace, bare=dimensionless: [
+                        md for md in every_metric()
+                        if md.namespace == ns and (not bare or not md.dimensions)]
                     results.extend(original(self, [query], start_time, end_time, scan_by))
             finally:
                 del self.get_all_metrics

@@ -51,6 +51,20 @@ def test_put_and_get_metric_data_round_trip(emulator_url):
     assert result["Timestamps"] == [hour]  # decoded from CBOR tag 1
 
 
+def test_a_query_without_dimensions_reads_only_the_series_without_dimensions(emulator_url):
+    namespace = f"Test/{new_account()}"
+    hour = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.timezone.utc)
+    call("PutMetricData", {"Namespace": namespace, "MetricData": [
+        {"MetricName": "EndpointCost", "Timestamp": hour, "Value": 5.0},
+        {"MetricName": "EndpointCost", "Timestamp": hour, "Value": 3.0,
+         "Dimensions": [{"Name": "VpcEndpointId", "Value": "vpce-0a"}]}]})
+    status, out = call("GetMetricData", {"StartTime": hour, "EndTime": hour + dt.timedelta(hours=1),
+                                         "MetricDataQueries": [{"Id": "total", "MetricStat": {
+                                             "Metric": {"Namespace": namespace, "MetricName": "EndpointCost"},
+                                             "Period": 3600, "Stat": "Sum"}}]})
+    assert status == 200 and out["MetricDataResults"][0]["Values"] == [5.0]
+
+
 def test_list_metrics_and_dashboards(emulator_url):
     namespace = f"Test/{new_account()}"
     call("PutMetricData", {"Namespace": namespace, "MetricData": [{"MetricName": "M", "Value": 1.0}]})

@@ -1,7 +1,27 @@
-//! Lambda entry point of the cost reporter. The cost model and use case arrive with their
-//! own issue; until then the binary says so and fails instead of reporting nothing as zero.
+//! Lambda entry point of the cost reporter: tracing, config, clients, run.
 
-fn main() {
-    eprintln!("cost-reporter: not built yet (the cost model is a later issue)");
-    std::process::exit(1);
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cost_reporter::Reporter;
+use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
+use plgov_shared::config::CostConfig;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    // A bad setting stops the function here, at init, naming the variable.
+    let config = CostConfig::from_env()?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let reporter = Reporter::new(&sdk, config);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let reporter = &reporter;
+        async move {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            reporter.handle(&event.payload, now).await
+        }
+    }))
+    .await
 }

@@ -8,6 +8,6 @@ pub mod memory;
 mod sdk_error;
 
 pub use call_counter::CallCounter;
-pub use cloudwatch::CloudWatchMetrics;
-pub use dynamodb::{DynamoAllowlist, DynamoAudit};
-pub use ec2::Ec2Connections;
+pub use cloudwatch::{CloudWatchMetrics, CloudWatchUsage};
+pub use dynamodb::{DynamoAllowlist, DynamoAudit, DynamoMonthToDate};
+pub use ec2::{Ec2Connections, Ec2Endpoints};

@@ -119,12 +119,14 @@ pub struct CostTotals {
     pub nat_savings: f64,
 }
 
-/// One hour priced: a row per priced endpoint (most expensive first), the endpoints that
-/// could not be priced with why, and the totals of the priced rows.
+/// One hour priced: a row per priced endpoint (most expensive first), the endpoints of types
+/// with no price (not billed by this model), those whose region lacks a rate (an error), and
+/// the totals of the priced rows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HourCosts {
     pub endpoints: Vec<EndpointCost>,
     pub unpriced: Vec<(String, String)>,
+    pub missing_rates: Vec<(String, String)>,
     pub totals: CostTotals,
     /// GB of interface endpoints this hour: what the month-to-date total grows by.
     pub interface_gb: f64,
@@ -167,7 +169,7 @@ pub fn price_hour(
                     e.kind.as_str()
                 ),
             )),
-            Err(err) => out.unpriced.push((e.id.clone(), err.to_string())),
+            Err(err) => out.missing_rates.push((e.id.clone(), err.to_string())),
         }
     }
     out.endpoints
@@ -402,7 +404,7 @@ mod tests {
         );
         assert!(hour.endpoints.is_empty());
         assert_eq!(
-            hour.unpriced[0].1,
+            hour.missing_rates[0].1,
             "no natGb rate for region eu-central-1: set it in PRICING_OVERRIDES"
         );
         let gwlb = price_hour(
@@ -411,7 +413,7 @@ mod tests {
             "us-west-2",
             0.0,
         );
-        assert!(gwlb.unpriced[0].1.contains("gwlbEndpointHour"));
+        assert!(gwlb.missing_rates[0].1.contains("gwlbEndpointHour"));
         let other = price_hour(
             &[usage("vpce-r", EndpointKind::parse("Resource"), 1, 1.0)],
             book.rates("us-east-1").unwrap(),

@@ -219,3 +219,88 @@ mod tests {
         }
     }
 }
+
+/// Which hour a cost-reporter event asks for: an EventBridge schedule prices the last full
+/// UTC hour before the event's `time` (else before `now`); `{"hour": "<ISO hour>"}` that hour.
+pub fn hour_for_event(
+    event: &serde_json::Value,
+    now: i64,
+) -> Result<Hour, super::trigger::TriggerError> {
+    use super::trigger::TriggerError;
+    use serde_json::Value;
+    let Value::Object(obj) = event else {
+        return Err(TriggerError(
+            "expected a JSON object: a scheduled event or {\"hour\": \"2026-11-27T08:00:00Z\"}"
+                .into(),
+        ));
+    };
+    if let Some(hour) = obj.get("hour") {
+        let Value::String(hour) = hour else {
+            return Err(TriggerError(format!(
+                "`hour` must be a string like \"2026-11-27T08:00:00Z\", found {hour}"
+            )));
+        };
+        return Hour::parse(hour).map_err(|e| TriggerError(format!("`hour`: {e}")));
+    }
+    match obj.get("detail-type") {
+        Some(Value::String(t)) if t == "Scheduled Event" => match obj.get("time") {
+            None | Some(Value::Null) => Ok(Hour::last_full_before(now)),
+            Some(Value::String(time)) => parse_utc(time)
+                .map(Hour::last_full_before)
+                .map_err(|e| TriggerError(format!("`time`: {e}"))),
+            Some(other) => Err(TriggerError(format!(
+                "`time` must be a string, found {other}"
+            ))),
+        },
+        Some(other) => Err(TriggerError(format!(
+            "unsupported `detail-type` {other}: expected \"Scheduled Event\""
+        ))),
+        None => Err(TriggerError(
+            "unrecognised event: expected a scheduled event or {\"hour\": \"<ISO hour>\"}".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn schedule_and_backfill_events() {
+        let scheduled = json!({"detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-27T09:00:03Z"});
+        assert_eq!(
+            hour_for_event(&scheduled, 0).unwrap().to_string(),
+            "2026-11-27T08:00:00Z"
+        );
+        let backfill = json!({"hour": "2026-11-01T00:00:00Z"});
+        assert_eq!(
+            hour_for_event(&backfill, 0).unwrap().to_string(),
+            "2026-11-01T00:00:00Z"
+        );
+        let no_time = json!({"detail-type": "Scheduled Event"});
+        assert_eq!(hour_for_event(&no_time, 7300).unwrap().start(), 3600);
+    }
+
+    #[test]
+    fn malformed_events_name_the_problem() {
+        for (event, expected) in [
+            (json!("x"), "expected a JSON object"),
+            (json!({}), "unrecognised event"),
+            (json!({"hour": 5}), "`hour` must be a string"),
+            (
+                json!({"hour": "2026-11-27T08:30:00Z"}),
+                "`hour`: invalid hour",
+            ),
+            (json!({"detail-type": "Other"}), "unsupported `detail-type`"),
+            (
+                json!({"detail-type": "Scheduled Event", "time": "soon"}),
+                "`time`: invalid hour \"soon\"",
+            ),
+        ] {
+            let err = hour_for_event(&event, 0).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err} should contain {expected}");
+        }
+    }
+}

@@ -1,3 +1,4 @@
 //! Use cases: domain decisions carried out through the ports.
 
+pub mod cost;
 pub mod reconcile;

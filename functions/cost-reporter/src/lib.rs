@@ -1,0 +1,99 @@
+//! The cost reporter: a schedule (or a backfill hour) in, the priced hour out.
+//! `main.rs` only wires it up; tests drive `Reporter::handle` directly.
+
+use aws_config::SdkConfig;
+use lambda_runtime::Diagnostic;
+use plgov_shared::adapters::{
+    CallCounter, CloudWatchMetrics, CloudWatchUsage, DynamoMonthToDate, Ec2Endpoints,
+};
+use plgov_shared::config::CostConfig;
+use plgov_shared::domain::hour::hour_for_event;
+use plgov_shared::domain::trigger::TriggerError;
+use plgov_shared::usecases::cost::{CostError, CostReporter, CostSummary};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReporterError {
+    #[error(transparent)]
+    InvalidEvent(#[from] TriggerError),
+    #[error(transparent)]
+    Cost(#[from] CostError),
+}
+
+impl From<ReporterError> for Diagnostic {
+    fn from(err: ReporterError) -> Self {
+        let error_type = match &err {
+            ReporterError::InvalidEvent(_) => "InvalidEvent",
+            ReporterError::Cost(CostError::Pricing(_) | CostError::MissingRates(_)) => {
+                "MissingPrice"
+            }
+            ReporterError::Cost(e) if e.retryable() => "RetryableAwsError",
+            ReporterError::Cost(_) => "AwsError",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// Clients and configuration, built once in the init phase.
+pub struct Reporter {
+    config: CostConfig,
+    inventory: Ec2Endpoints,
+    usage: CloudWatchUsage,
+    month_to_date: DynamoMonthToDate,
+    metrics: CloudWatchMetrics,
+    calls: CallCounter,
+}
+
+impl Reporter {
+    pub fn new(sdk: &SdkConfig, config: CostConfig) -> Self {
+        let calls = CallCounter::new();
+        let ec2 = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        );
+        Self {
+            inventory: Ec2Endpoints::new(ec2),
+            usage: CloudWatchUsage::new(cloudwatch.clone()),
+            month_to_date: DynamoMonthToDate::new(dynamodb, &config.cost_table),
+            metrics: CloudWatchMetrics::new(cloudwatch, &config.metrics_namespace),
+            config,
+            calls,
+        }
+    }
+
+    /// AWS calls made so far by this reporter's clients, per `service:Operation`.
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
+    }
+
+    /// Handles one event at epoch second `now`.
+    pub async fn handle(&self, event: &Value, now: i64) -> Result<CostSummary, ReporterError> {
+        let hour = hour_for_event(event, now)
+            .inspect_err(|err| tracing::error!(error = %err, "event rejected"))?;
+        let reporter = CostReporter {
+            inventory: &self.inventory,
+            usage: &self.usage,
+            month_to_date: &self.month_to_date,
+            metrics: &self.metrics,
+            settings: &self.config.settings,
+        };
+        let result = reporter.run(hour).await;
+        tracing::info!(hour = %hour, ok = result.is_ok(), aws_calls = ?self.calls.snapshot(), "cost run finished");
+        Ok(result
+            .inspect_err(|err| tracing::error!(hour = %hour, error = %err, "hour not priced"))?)
+    }
+}
