@@ -259,6 +259,20 @@ impl MemoryMetrics {
     }
 }
 
+impl MemoryMetrics {
+    /// The value published for `name` without dimensions, summed over calls.
+    pub fn total(&self, name: &str) -> f64 {
+        self.published
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .filter(|p| p.name == name && p.dimensions.is_empty())
+            .map(|p| p.value)
+            .sum()
+    }
+}
+
 impl Metrics for MemoryMetrics {
     async fn publish(&self, points: &[MetricPoint]) -> Result<(), PortError> {
         self.published.lock().unwrap().push(points.to_vec());

@@ -153,10 +153,21 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
                 .errors
                 .push(error_entry(None, None, format!("audit: {err}")));
         }
-        let points: Vec<MetricPoint> = per_service
+        let mut points: Vec<MetricPoint> = per_service
             .iter()
             .flat_map(|(service, counts)| service_points(service, counts, now))
             .collect();
+        // Totals without dimensions, for alarms and the dashboard (dry runs excluded).
+        let mut totals = Counts::default();
+        for (_, c) in per_service.iter().filter(|(_, c)| !c.dry_run) {
+            totals.accepted += c.accepted;
+            totals.rejected += c.rejected;
+            totals.left_pending += c.left_pending;
+            totals.revoked += c.revoked;
+            totals.errors += c.errors;
+            totals.invalid_items += c.invalid_items;
+        }
+        points.extend(count_points(&totals, &[], now));
         self.publish(&points, 0, now, &mut summary).await;
         summary
     }
@@ -384,6 +395,14 @@ fn service_points(service: &ServiceId, counts: &Counts, now: i64) -> Vec<MetricP
     if counts.dry_run {
         dimensions.push(("DryRun", "true".to_owned()));
     }
+    count_points(counts, &dimensions, now)
+}
+
+fn count_points(
+    counts: &Counts,
+    dimensions: &[(&'static str, String)],
+    now: i64,
+) -> Vec<MetricPoint> {
     [
         ("ConnectionsAccepted", counts.accepted),
         ("ConnectionsRejected", counts.rejected),
@@ -396,7 +415,7 @@ fn service_points(service: &ServiceId, counts: &Counts, now: i64) -> Vec<MetricP
     .filter(|(_, n)| *n > 0)
     .map(|(name, n)| MetricPoint {
         name,
-        dimensions: dimensions.clone(),
+        dimensions: dimensions.to_vec(),
         value: n as f64,
         unit: Unit::Count,
         timestamp: now,

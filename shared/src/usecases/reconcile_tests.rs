@@ -283,6 +283,11 @@ async fn dry_run_changes_nothing_but_audits_and_reports() {
     let records = w.audit.records.lock().unwrap();
     assert_eq!(records.len(), 2);
     assert!(records.values().all(|r| r.dry_run));
+    assert_eq!(
+        w.metrics.total("ConnectionsAccepted"),
+        0.0,
+        "dry runs stay out of the totals"
+    );
 }
 
 #[tokio::test]
