@@ -15,11 +15,14 @@ LOCAL_AWS_ENV := PLGOV_EMULATOR_PORT=$(EMULATOR_PORT) PLGOV_EMULATOR_URL=$(EMULA
 # A profile from the environment must not send tests to a real account.
 unexport AWS_PROFILE AWS_SESSION_TOKEN
 
-.PHONY: help venv local-aws local-aws-stop test check test-rust test-emulator demo
+STACK_NAME ?= plgov
+
+.PHONY: help venv local-aws local-aws-stop local-deploy test check lint-template test-rust test-emulator demo
 
 help:
 	@echo "make test            fmt and clippy checks, every Rust test, the emulator's tests (starts the emulator)"
-	@echo "make demo            arrives with the demo issue"
+	@echo "make demo            the whole job end to end against the local emulator, explained as it goes"
+	@echo "make local-deploy    build, transform and deploy template.yaml into the emulator as stack \$$STACK_NAME (plgov)"
 	@echo "make local-aws       start the local AWS emulator on $(EMULATOR_URL) (idempotent)"
 	@echo "make local-aws-stop  stop the emulator started by make local-aws"
 	@echo "make venv            create or update the project .venv from dev/requirements.txt"
@@ -38,9 +41,16 @@ local-aws: venv
 local-aws-stop:
 	@PLGOV_EMULATOR_PORT=$(EMULATOR_PORT) dev/local-aws stop
 
-check:
+local-deploy: venv
+	$(LOCAL_AWS_ENV) dev/local-aws start
+	$(LOCAL_AWS_ENV) $(PYTHON) dev/local_deploy.py --stack $(STACK_NAME)
+
+check: lint-template
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+lint-template: venv
+	$(VENV)/bin/cfn-lint template.yaml
 
 test-rust:
 	$(LOCAL_AWS_ENV) cargo test --workspace
@@ -51,6 +61,5 @@ test-emulator: venv
 test: venv
 	$(LOCAL_AWS_ENV) dev/with-local-aws $(MAKE) --no-print-directory check test-rust test-emulator
 
-demo:
-	@echo "make demo arrives with the demo issue; run make test for now" >&2
-	@exit 1
+demo: venv
+	$(LOCAL_AWS_ENV) dev/with-local-aws $(PYTHON) dev/demo.py

@@ -11,7 +11,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.server import MotoRequestHandler
 from werkzeug.serving import run_simple
 
-from . import cloudwatch_cbor, connections, moto_fixes
+from . import cfn_models, cloudwatch_cbor, connections, moto_fixes
 from .control import Control, fail, identify
 
 
@@ -63,6 +63,7 @@ def main() -> None:
     args = parser.parse_args()
     connections.install()
     moto_fixes.install()
+    cfn_models.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, Emulator(moto_app), threaded=True, request_handler=MotoRequestHandler)
 

@@ -7,6 +7,8 @@ query without dimensions sums every series of that name, where CloudWatch answer
 the series without dimensions (our region totals beside the per-endpoint series).
 Each MetricStat query is answered here over the data of its own namespace only, and a
 query without dimensions over the data points without dimensions only.
+
+moto's CloudFormation also ignores a table's `TimeToLiveSpecification`; it is applied here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import threading
 from typing import Any
 
 from moto.cloudwatch.models import CloudWatchBackend
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.table import Table
 
 _lock = threading.Lock()
 
@@ -42,3 +46,15 @@ def install() -> None:
         return results
 
     CloudWatchBackend.get_metric_data = get_metric_data
+
+    original_create = Table.create_from_cloudformation_json.__func__
+
+    def create_table(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+                     **kwargs: Any) -> Any:
+        table = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        ttl = cloudformation_json["Properties"].get("TimeToLiveSpecification")
+        if ttl:
+            dynamodb_backends[account_id][region_name].update_time_to_live(table.name, ttl)
+        return table
+
+    Table.create_from_cloudformation_json = classmethod(create_table)
