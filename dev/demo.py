@@ -1,0 +1,194 @@
+"""`make demo`: PrivateLink Governor end to end against the local AWS emulator.
+
+Deploys the stack, publishes an endpoint service, lets three consumer accounts ask to connect,
+writes allowlist rules, runs the connection approver (an SNS connection notification, then a
+sweep) and the cost reporter for an hour of traffic, and prints what happened and why.
+Each run works in a fresh provider account, so runs never see each other's resources.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+URL = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+REGION = os.environ.get("AWS_REGION", "us-east-1")
+STACK = os.environ.get("STACK_NAME", "plgov")
+GIB = 1024 ** 3
+CONSUMERS = {"111122223333": "allowed", "444455556666": "denied", "777788889999": "unmatched"}
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def step(text: str) -> None:
+    say(f"\n==> {text}")
+
+
+def credentials(account: str) -> dict[str, str]:
+    creds = boto3.client("sts", endpoint_url=URL, region_name=REGION, aws_access_key_id="testing",
+                         aws_secret_access_key="testing").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/plgov-demo", RoleSessionName="demo")["Credentials"]
+    return {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"]}
+
+
+def client(service: str, account: str):
+    c = credentials(account)
+    return boto3.client(service, endpoint_url=URL, region_name=REGION, aws_access_key_id=c["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=c["AWS_SECRET_ACCESS_KEY"], aws_session_token=c["AWS_SESSION_TOKEN"])
+
+
+def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
+    result = subprocess.run(args, cwd=ROOT, env=env, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr[-6000:])
+        raise SystemExit(f"demo step failed: {' '.join(args)}")
+    return result.stdout
+
+
+def create_vpc_with_subnets(ec2, azs: int) -> tuple[str, list[str]]:
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{'abc'[i]}")
+               ["Subnet"]["SubnetId"] for i in range(azs)]
+    return vpc, subnets
+
+
+def endpoint_service(provider: str, acceptance: bool) -> str:
+    ec2, elb = client("ec2", provider), client("elbv2", provider)
+    _, subnets = create_vpc_with_subnets(ec2, 1)
+    nlb = elb.create_load_balancer(Name=f"api-{random.randint(0, 10**6)}", Type="network", Subnets=subnets)
+    config = ec2.create_vpc_endpoint_service_configuration(
+        NetworkLoadBalancerArns=[nlb["LoadBalancers"][0]["LoadBalancerArn"]], AcceptanceRequired=acceptance)
+    return config["ServiceConfiguration"]["ServiceId"]
+
+
+def interface_endpoint(account: str, service_name: str, azs: int, kind: str = "Interface") -> str:
+    ec2 = client("ec2", account)
+    vpc, subnets = create_vpc_with_subnets(ec2, azs)
+    return ec2.create_vpc_endpoint(VpcId=vpc, VpcEndpointType=kind, SubnetIds=subnets,
+                                   ServiceName=service_name)["VpcEndpoint"]["VpcEndpointId"]
+
+
+def table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w)  # noqa: E731
+                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    say("  " + line(header))
+    say("  " + "  ".join("-" * w for w in widths))
+    for r in rows:
+        say("  " + line(r))
+
+
+def main() -> None:
+    provider = str(random.randint(200000000000, 999999999999))
+    env = {**os.environ, "AWS_ENDPOINT_URL": URL, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+           **credentials(provider)}
+
+    step(f"Deploying template.yaml as stack '{STACK}' into the local emulator (provider account {provider})")
+    say("    building both functions first: the first build compiles the AWS SDK and takes several minutes")
+    outputs = json.loads(run([sys.executable, "dev/local_deploy.py", "--stack", STACK, "--json"], env))
+    for key in ("AllowlistTableName", "AuditTableName", "CostTableName", "ConnectionNotificationTopicArn"):
+        say(f"    {key:32} {outputs[key]}")
+
+    step("Publishing an endpoint service that requires acceptance, and three consumers asking to connect")
+    service = endpoint_service(provider, acceptance=True)
+    service_name = f"com.amazonaws.vpce.{REGION}.{service}"
+    say(f"    endpoint service {service}")
+    endpoints = {}
+    for account, role in CONSUMERS.items():
+        endpoints[account] = interface_endpoint(account, service_name, 1)
+        say(f"    account {account} ({role:9}) created {endpoints[account]}: pendingAcceptance")
+
+    step("Writing the allowlist (what `plgov allow add` / `plgov deny add` store)")
+    ddb = client("dynamodb", provider)
+    allowed, denied, unmatched = CONSUMERS
+    rules = [
+        {"pk": {"S": service}, "sk": {"S": allowed}, "effect": {"S": "allow"}, "note": {"S": "partner team"}},
+        {"pk": {"S": "*"}, "sk": {"S": denied}, "effect": {"S": "deny"}, "note": {"S": "offboarded vendor"}},
+    ]
+    for item in rules:
+        ddb.put_item(TableName=outputs["AllowlistTableName"], Item=item)
+        say(f"    {item['effect']['S']:5} service {item['pk']['S']:26} account {item['sk']['S']}  ({item['note']['S']})")
+    say(f"    (no rule for {unmatched}: the default policy rejects what no rule matches)")
+
+    step("An SNS connection notification arrives: the approver reconciles the service it names")
+    notification = (ROOT / "functions/connection-approver/fixtures/sns-connection-notification.json").read_text()
+    notification = notification.replace("vpce-svc-0123456789abcdef0", service)
+    result = json.loads(run(["dev/invoke", "connection-approver", "-", "--stack", STACK], env, stdin=notification))
+    owner_role = {endpoints[a]: f"{a} ({r})" for a, r in CONSUMERS.items()}
+    for d in result["decisions"]:
+        say(f"    {d['endpointId']}  from {owner_role[d['endpointId']]:26} -> {d['decision'].upper():6}  because: {d['reason']}")
+    if result["errors"]:
+        say(f"    errors: {result['errors']}")
+
+    step("The scheduled sweep runs: every governed service, nothing left to do")
+    schedule = (ROOT / "functions/connection-approver/fixtures/schedule.json").read_text()
+    sweep = json.loads(run(["dev/invoke", "connection-approver", "-", "--stack", STACK], env, stdin=schedule))
+    say(f"    services reconciled: {sweep['servicesReconciled']}, accepted {len(sweep['accepted'])}, "
+        f"rejected {len(sweep['rejected'])}, errors {len(sweep['errors'])}")
+
+    step("Connection states as the provider sees them now")
+    for c in client("ec2", provider).describe_vpc_endpoint_connections()["VpcEndpointConnections"]:
+        say(f"    {c['VpcEndpointId']}  owner {c['VpcEndpointOwner']}  {c['VpcEndpointState']}")
+
+    step("The audit table: one record per decision that changed a connection")
+    for item in sorted(ddb.scan(TableName=outputs["AuditTableName"])["Items"], key=lambda i: i["sk"]["S"]):
+        say(f"    {item['endpoint_id']['S']}  {item['owner']['S']}  {item['decision']['S']:6}  "
+            f"trigger={item['trigger']['S']:4}  reason: {item['reason']['S']}")
+
+    step("An hour of traffic on the provider's own VPC endpoints (as AWS/PrivateLinkEndpoints reports it)")
+    own_service = endpoint_service(provider, acceptance=False)
+    own_name = f"com.amazonaws.vpce.{REGION}.{own_service}"
+    fleet = [("partner API, 2 AZs", interface_endpoint(provider, own_name, 2), 800.0),
+             ("metrics sink, 3 AZs", interface_endpoint(provider, own_name, 3), 5.0),
+             ("idle endpoint, 1 AZ", interface_endpoint(provider, own_name, 1), 0.0),
+             ("S3 gateway endpoint", interface_endpoint(provider, f"com.amazonaws.{REGION}.s3", 0, "Gateway"), 0.0)]
+    hour = int(time.time() // 3600 * 3600)
+    ec2, cw = client("ec2", provider), client("cloudwatch", provider)
+    for label, endpoint, gb in fleet:
+        e = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"][0]
+        if gb and e["VpcEndpointType"] == "Interface":
+            cw.put_metric_data(Namespace="AWS/PrivateLinkEndpoints", MetricData=[{
+                "MetricName": "BytesProcessed", "Timestamp": hour + 120, "Value": gb * GIB, "Dimensions": [
+                    {"Name": "Endpoint Type", "Value": "Interface"}, {"Name": "Service Name", "Value": e["ServiceName"]},
+                    {"Name": "VPC Endpoint Id", "Value": endpoint}, {"Name": "VPC Id", "Value": e["VpcId"]}]}])
+        say(f"    {endpoint}  {label:22} {gb:8.1f} GB")
+
+    hour_text = time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(hour))
+    step(f"The cost reporter prices the hour {hour_text} (us-east-1 rates, NAT Gateway at $0.045/GB)")
+    costs = json.loads(run(["dev/invoke", "cost-reporter", "-", "--stack", STACK], env,
+                           stdin=json.dumps({"hour": hour_text})))
+    labels = {endpoint: label for label, endpoint, _ in fleet}
+    usd = lambda v: f"{'-' if v < 0 else ''}${abs(v):.4f}"  # noqa: E731
+    rows = [[r["id"], labels.get(r["id"], r["type"]), r["type"], r["azs"], f"{r['gb']:.1f}", usd(r["hourlyCost"]),
+             usd(r["dataCost"]), usd(r["cost"]), usd(r["natEquivalentCost"]), usd(r["natSavings"])]
+            for r in costs["endpoints"]]
+    t = costs["total"]
+    rows.append(["region total", "", "", "", f"{t['gb']:.1f}", usd(t["hourlyCost"]), usd(t["dataCost"]),
+                 usd(t["cost"]), usd(t["natEquivalentCost"]), usd(t["natSavings"])])
+    table(rows, ["endpoint", "what", "type", "AZs", "GB", "hourly", "data", "cost", "via NAT", "NAT savings"])
+    say("    (a negative saving is an endpoint that costs more than the NAT traffic it replaces)")
+
+    step("The dashboard")
+    dashboard = outputs["DashboardName"]
+    body = json.loads(cw.get_dashboard(DashboardName=dashboard)["DashboardBody"])
+    say(f"    '{dashboard}' with {len(body['widgets'])} widgets: cost and NAT savings per endpoint and in total,")
+    say("    decisions by kind, errors. Locally, with the AWS CLI:")
+    say(f"      aws --endpoint-url {URL} cloudwatch get-dashboard --dashboard-name {dashboard}")
+    say(f"    Deployed to AWS, open: {outputs.get('DashboardUrl', '')}")
+    say("\nDemo complete.")
+
+
+if __name__ == "__main__":
+    main()
