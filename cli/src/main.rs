@@ -1,7 +1,103 @@
-//! `plgov`, the operator command line. Its commands arrive with their own issue; until then
-//! it says so and exits non-zero rather than pretending to work.
+//! `plgov`, the operator command line of PrivateLink Governor.
 
-fn main() {
-    eprintln!("plgov: no commands yet (the operator command line is a later issue)");
-    std::process::exit(2);
+mod args;
+mod commands;
+mod error;
+mod expiry;
+mod output;
+mod target;
+
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use plgov_shared::domain::allowlist::Effect;
+
+use args::{Cli, Command, CostCommand, PolicyCommand, RuleAction, RulesCommand};
+use commands::Context;
+use error::CliError;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("plgov: {err}");
+            ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
+        }
+    }
+}
+
+/// The AWS configuration and the target, loaded only by the commands that talk to AWS.
+async fn context(cli: &Cli) -> Result<Context, CliError> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let target = target::resolve(&cli.target, &sdk).await?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Ok(Context {
+        sdk,
+        target,
+        json: cli.json,
+        now,
+    })
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = || context(&cli);
+    match &cli.command {
+        Command::Allow {
+            action: RuleAction::Add(args),
+        } => commands::rules::add(&ctx().await?, Effect::Allow, args).await,
+        Command::Deny {
+            action: RuleAction::Add(args),
+        } => commands::rules::add(&ctx().await?, Effect::Deny, args).await,
+        Command::Rules {
+            action: RulesCommand::List { service },
+        } => commands::rules::list(&ctx().await?, service.as_deref()).await,
+        Command::Rules {
+            action: RulesCommand::Remove { service, account },
+        } => commands::rules::remove(&ctx().await?, service, account).await,
+        Command::Policy {
+            action:
+                PolicyCommand::Set {
+                    service,
+                    unmatched,
+                    revoke,
+                    dry_run,
+                },
+        } => commands::policy::set(&ctx().await?, service, *unmatched, *revoke, *dry_run).await,
+        Command::Policy {
+            action: PolicyCommand::Show { service },
+        } => commands::policy::show(&ctx().await?, service.as_deref()).await,
+        Command::Explain { service, account } => {
+            commands::decide::explain(&ctx().await?, service, account).await
+        }
+        Command::Connections { service, state } => {
+            commands::decide::connections(&ctx().await?, service.as_deref(), state.as_deref()).await
+        }
+        Command::Reconcile { service, dry_run } => {
+            commands::reconcile::run(&ctx().await?, service, *dry_run).await
+        }
+        Command::Audit { service, since } => {
+            commands::audit::list(&ctx().await?, service.as_deref(), since.as_deref()).await
+        }
+        // Pure arithmetic: no AWS configuration needed.
+        Command::Cost {
+            action:
+                CostCommand::Estimate {
+                    region,
+                    azs,
+                    gb_per_month,
+                    pricing_overrides,
+                },
+        } => commands::cost::estimate(
+            cli.json,
+            region,
+            *azs,
+            *gb_per_month,
+            pricing_overrides.as_deref(),
+        ),
+    }
 }

@@ -588,3 +588,24 @@ impl Provider {
         }
     }
 }
+
+/// Environment variables that give a separate process (`plgov`, a function binary) the
+/// credentials of `account` in the emulator.
+pub async fn credentials_env(account: &str) -> Vec<(String, String)> {
+    let creds = aws_sdk_sts::Client::new(&base_config().await)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/plgov-test"))
+        .role_session_name("plgov-cli-test")
+        .send()
+        .await
+        .expect("assume role in the emulator")
+        .credentials
+        .expect("assumed credentials");
+    vec![
+        ("AWS_ACCESS_KEY_ID".into(), creds.access_key_id),
+        ("AWS_SECRET_ACCESS_KEY".into(), creds.secret_access_key),
+        ("AWS_SESSION_TOKEN".into(), creds.session_token),
+        ("AWS_ENDPOINT_URL".into(), emulator_url()),
+        ("AWS_REGION".into(), REGION.into()),
+    ]
+}

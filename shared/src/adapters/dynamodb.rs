@@ -250,3 +250,126 @@ impl crate::ports::MonthToDateStore for DynamoMonthToDate {
         Ok(())
     }
 }
+
+/// Writes and reads allowlist items for operators (the `plgov` command line). The approver
+/// never gets this: it may only read the allowlist.
+#[derive(Debug, Clone)]
+pub struct DynamoAllowlistAdmin {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// The outcome of a conditional write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Created,
+    Replaced,
+    /// An item with the same keys exists and replacing was not asked for: nothing written.
+    AlreadyExists,
+}
+
+impl DynamoAllowlistAdmin {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Puts `item` (which holds `pk` and `sk`); without `replace` only if no item has those keys.
+    pub async fn put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        replace: bool,
+    ) -> Result<Written, PortError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        if !replace {
+            put = put.condition_expression("attribute_not_exists(pk)");
+        } else {
+            put = put.return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld);
+        }
+        match put.send().await {
+            Ok(out) => Ok(if out.attributes().is_some_and(|a| !a.is_empty()) {
+                Written::Replaced
+            } else {
+                Written::Created
+            }),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Written::AlreadyExists)
+            }
+            Err(err) => Err(port_error("PutItem", err)),
+        }
+    }
+
+    /// Deletes the item with these keys; returns it if there was one.
+    pub async fn delete(&self, pk: &str, sk: &str) -> Result<Option<RawItem>, PortError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| port_error("DeleteItem", e))?;
+        Ok(out.attributes().filter(|a| !a.is_empty()).map(raw_item))
+    }
+
+    /// The items of one partition (Query), or of the whole table (Scan) without one.
+    pub async fn list(
+        &self,
+        partition: Option<&str>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, PortError> {
+        let mut items = Vec::new();
+        match partition {
+            Some(pk) => {
+                let mut pages = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    items.extend(
+                        page.map_err(|e| port_error("Query", e))?
+                            .items()
+                            .iter()
+                            .cloned(),
+                    );
+                }
+            }
+            None => {
+                let mut pages = self
+                    .client
+                    .scan()
+                    .table_name(&self.table)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    items.extend(
+                        page.map_err(|e| port_error("Scan", e))?
+                            .items()
+                            .iter()
+                            .cloned(),
+                    );
+                }
+            }
+        }
+        Ok(items)
+    }
+}

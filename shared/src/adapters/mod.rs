@@ -9,5 +9,7 @@ mod sdk_error;
 
 pub use call_counter::CallCounter;
 pub use cloudwatch::{CloudWatchMetrics, CloudWatchUsage};
-pub use dynamodb::{DynamoAllowlist, DynamoAudit, DynamoMonthToDate};
+pub use dynamodb::{
+    DynamoAllowlist, DynamoAllowlistAdmin, DynamoAudit, DynamoMonthToDate, Written,
+};
 pub use ec2::{Ec2Connections, Ec2Endpoints};

@@ -83,6 +83,18 @@ impl Hour {
     }
 }
 
+/// Formats epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_utc(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        t / 3600,
+        t % 3600 / 60,
+        t % 60
+    )
+}
+
 /// Parses a UTC timestamp `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)` into epoch seconds
 /// (a fraction is dropped).
 pub fn parse_utc(value: &str) -> Result<i64, HourError> {
@@ -195,6 +207,7 @@ mod tests {
         );
         assert!(parse_utc("2026-11-27T08:00:12.Z").is_err());
         assert!(parse_utc("2026-11-27T08:60:00Z").is_err());
+        assert_eq!(format_utc(1_795_766_412), "2026-11-27T08:00:12Z");
     }
 
     #[test]

@@ -96,9 +96,53 @@ id_newtype!(
     AccountId
 );
 
+impl AccountId {
+    /// An account id, or the account of an IAM principal ARN such as
+    /// `arn:aws:iam::123456789012:root` (what endpoint service permissions list).
+    pub fn from_principal(value: &str) -> Result<Self, IdError> {
+        let value = value.trim();
+        if let Some(rest) = value.strip_prefix("arn:") {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            if let [partition, "iam", "", account, resource] = parts[..]
+                && !partition.is_empty()
+                && !resource.is_empty()
+            {
+                return Self::parse(account).map_err(|_| IdError::AccountId {
+                    value: value.to_owned(),
+                });
+            }
+            return Err(IdError::AccountId {
+                value: value.to_owned(),
+            });
+        }
+        Self::parse(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn principals_give_their_account() {
+        for (value, account) in [
+            ("123456789012", "123456789012"),
+            ("arn:aws:iam::123456789012:root", "123456789012"),
+            ("arn:aws-us-gov:iam::123456789012:role/x", "123456789012"),
+            (" 123456789012 ", "123456789012"),
+        ] {
+            assert_eq!(AccountId::from_principal(value).unwrap().as_str(), account);
+        }
+        for bad in [
+            "arn:aws:iam::12345:root",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::123456789012",
+            "root",
+        ] {
+            let err = AccountId::from_principal(bad).unwrap_err();
+            assert!(err.to_string().contains(bad.trim()), "{err}");
+        }
+    }
 
     #[test]
     fn valid_ids_parse_and_display_unchanged() {

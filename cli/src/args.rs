@@ -1,0 +1,214 @@
+//! The command line's shape: every command, flag and example.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  plgov --stack plgov allow add --service vpce-svc-0123456789abcdef0 --account 111122223333 --note 'partner team'
+  plgov --stack plgov allow add --service '*' --account arn:aws:iam::111122223333:root --expires 30d
+  plgov --stack plgov deny add --service '*' --account 444455556666
+  plgov --stack plgov rules list --service vpce-svc-0123456789abcdef0
+  plgov --stack plgov policy set --service vpce-svc-0123456789abcdef0 --unmatched leave --revoke on
+  plgov --stack plgov explain --service vpce-svc-0123456789abcdef0 --account 777788889999
+  plgov --stack plgov connections --state pendingAcceptance
+  plgov --stack plgov reconcile --service vpce-svc-0123456789abcdef0 --dry-run
+  plgov --stack plgov audit --since 7d --json
+  plgov cost estimate --region us-east-1 --azs 2 --gb-per-month 1000
+
+Target: --stack reads the table names, the namespace and the approver's defaults from the stack's
+outputs and parameters; or give --allowlist-table / --audit-table (or PLGOV_* variables). AWS access
+follows the standard chain (profile, environment, AWS_ENDPOINT_URL for a local emulator).
+
+Exit codes: 0 done; 1 an AWS call failed; 2 invalid input (nothing was written);
+3 refused: the rule exists (use --replace) or needs an explicit flag.";
+
+#[derive(Debug, Parser)]
+#[command(name = "plgov", version, about = "Operate PrivateLink Governor: who may connect, what would happen, what it costs.", after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// CloudFormation stack of PrivateLink Governor: tables, namespace and defaults come from it.
+    #[arg(long, global = true, env = "PLGOV_STACK")]
+    pub stack: Option<String>,
+    /// The allowlist table (instead of --stack).
+    #[arg(long, global = true, env = "PLGOV_ALLOWLIST_TABLE")]
+    pub allowlist_table: Option<String>,
+    /// The audit table (instead of --stack).
+    #[arg(long, global = true, env = "PLGOV_AUDIT_TABLE")]
+    pub audit_table: Option<String>,
+    /// The metrics namespace (instead of --stack).
+    #[arg(long, global = true, env = "PLGOV_METRICS_NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Allow an account to connect to a service.
+    Allow {
+        #[command(subcommand)]
+        action: RuleAction,
+    },
+    /// Deny an account: a matching deny always wins.
+    Deny {
+        #[command(subcommand)]
+        action: RuleAction,
+    },
+    /// List or remove allowlist rules.
+    Rules {
+        #[command(subcommand)]
+        action: RulesCommand,
+    },
+    /// Set or show a service's policy.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyCommand,
+    },
+    /// The decision the approver would take for a pending request from ACCOUNT to SERVICE, and why.
+    Explain {
+        #[arg(long)]
+        service: String,
+        #[arg(long)]
+        account: String,
+    },
+    /// Connections of the governed services, each with the decision the approver would take now.
+    Connections {
+        /// Only this service (default: every governed service).
+        #[arg(long)]
+        service: Option<String>,
+        /// Only connections in this state (e.g. pendingAcceptance, available, rejected).
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Run the approver's reconcile now, as the function would.
+    Reconcile {
+        /// Only these services (repeatable; default: every governed service).
+        #[arg(long)]
+        service: Vec<String>,
+        /// Decide, audit and count, but change no connection.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Recent decisions from the audit table.
+    Audit {
+        #[arg(long)]
+        service: Option<String>,
+        /// Only decisions newer than this: a duration (30m, 12h, 7d) or a date (2026-11-01).
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Cost arithmetic from the same price book as the cost reporter.
+    Cost {
+        #[command(subcommand)]
+        action: CostCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RuleAction {
+    /// Add a rule.
+    Add(RuleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// Endpoint service id (vpce-svc-...) or '*' for every governed service.
+    #[arg(long)]
+    pub service: String,
+    /// Consumer account: 12 digits, an IAM principal ARN (arn:aws:iam::123456789012:root), or '*'.
+    #[arg(long)]
+    pub account: String,
+    /// When the rule stops counting: a duration (90m, 12h, 30d) or a UTC date/time (2026-12-31, 2026-12-31T18:00:00Z).
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// Free text kept with the rule.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Overwrite an existing rule with the same service and account.
+    #[arg(long)]
+    pub replace: bool,
+    /// Needed to allow every account on every service.
+    #[arg(long)]
+    pub all_accounts_all_services: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List rules (of one service and the '*' rules, or all).
+    List {
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// Remove the rule for SERVICE and ACCOUNT.
+    Remove {
+        #[arg(long)]
+        service: String,
+        #[arg(long)]
+        account: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    pub fn is_on(self) -> bool {
+        matches!(self, OnOff::On)
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Unmatched {
+    Reject,
+    Leave,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Change a service's policy (unspecified settings keep their value).
+    Set {
+        #[arg(long)]
+        service: String,
+        /// What to do with a pending connection no rule matches.
+        #[arg(long, value_enum)]
+        unmatched: Option<Unmatched>,
+        /// Reject established connections whose owner is no longer allowed.
+        #[arg(long, value_enum)]
+        revoke: Option<OnOff>,
+        /// Decide and audit only, change nothing.
+        #[arg(long, value_enum)]
+        dry_run: Option<OnOff>,
+    },
+    /// Show the policies (of one service, or all).
+    Show {
+        #[arg(long)]
+        service: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CostCommand {
+    /// A month of one interface endpoint against the same traffic through a NAT Gateway.
+    Estimate {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        azs: u32,
+        #[arg(long)]
+        gb_per_month: f64,
+        /// JSON overriding built-in rates, as the stack's PricingOverrides parameter.
+        #[arg(long, env = "PRICING_OVERRIDES")]
+        pricing_overrides: Option<String>,
+    },
+}

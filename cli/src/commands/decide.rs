@@ -1,0 +1,137 @@
+//! `plgov explain` and `plgov connections`: the approver's own decision function, run on the
+//! same rules, so "what would happen" and "what happens" cannot disagree. Nothing is changed.
+
+use plgov_shared::adapters::Ec2Connections;
+use plgov_shared::domain::ConnectionState;
+use plgov_shared::domain::allowlist::ServicePolicy;
+use plgov_shared::domain::decision::{Connection, decide};
+use plgov_shared::domain::{EndpointId, ServiceId};
+use plgov_shared::ports::Connections;
+use plgov_shared::usecases::reconcile::Governed;
+use serde_json::json;
+
+use super::{Context, account_id, service_id};
+use crate::error::CliError;
+use crate::output;
+
+pub async fn explain(ctx: &Context, service: &str, account: &str) -> Result<(), CliError> {
+    let service = service_id(service)?;
+    let owner = account_id(account)?;
+    let rules = ctx.service_rules(&service).await?;
+    let policy = ServicePolicy::resolve(rules.policy.as_ref(), ctx.target.defaults);
+    let hypothetical = |state| Connection {
+        service: service.clone(),
+        endpoint: EndpointId::parse("vpce-0").expect("valid id"),
+        owner: owner.clone(),
+        state,
+    };
+    let pending = decide(
+        &hypothetical(ConnectionState::PendingAcceptance),
+        &rules.rules,
+        &policy,
+        ctx.now,
+    );
+    let established = decide(
+        &hypothetical(ConnectionState::Available),
+        &rules.rules,
+        &policy,
+        ctx.now,
+    );
+    if ctx.json {
+        output::json(&json!({
+            "service": service, "account": owner, "decision": pending.action, "reason": pending.reason.to_string(),
+            "ifEstablished": {"decision": established.action, "reason": established.reason.to_string()},
+            "policy": policy, "dryRun": policy.dry_run, "invalidItemsIgnored": rules.invalid.len(),
+        }));
+    } else {
+        println!(
+            "A connection request from {owner} to {service} would be: {}",
+            pending.action.as_str().to_uppercase()
+        );
+        println!("  because: {}", pending.reason);
+        println!(
+            "  an established connection would be: {} ({})",
+            established.action, established.reason
+        );
+        println!(
+            "  policy: unmatched={} revoke={} dry_run={}",
+            policy.unmatched, policy.revoke, policy.dry_run
+        );
+        if !rules.invalid.is_empty() {
+            println!(
+                "  {} invalid allowlist item(s) ignored: `plgov rules list` shows them",
+                rules.invalid.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+const ALL_STATES: [ConnectionState; 9] = [
+    ConnectionState::PendingAcceptance,
+    ConnectionState::Pending,
+    ConnectionState::Available,
+    ConnectionState::Deleting,
+    ConnectionState::Deleted,
+    ConnectionState::Rejected,
+    ConnectionState::Failed,
+    ConnectionState::Expired,
+    ConnectionState::Partial,
+];
+
+pub async fn connections(
+    ctx: &Context,
+    service: Option<&str>,
+    state: Option<&str>,
+) -> Result<(), CliError> {
+    let ec2 = Ec2Connections::new(aws_sdk_ec2::Client::new(&ctx.sdk));
+    let states: Vec<ConnectionState> = match state {
+        None => ALL_STATES.to_vec(),
+        Some(s) => match ConnectionState::parse(s) {
+            ConnectionState::Unknown(raw) => {
+                return Err(CliError::invalid(format!(
+                    "--state: unknown state {raw:?} (e.g. pendingAcceptance, available, rejected)"
+                )));
+            }
+            known => vec![known],
+        },
+    };
+    let services: Vec<ServiceId> = match (service, &ctx.target.governed) {
+        (Some(s), _) => vec![service_id(s)?],
+        (None, Governed::These(ids)) => ids.iter().cloned().collect(),
+        (None, Governed::All) => ec2.list_services().await?,
+    };
+    let mut rows = Vec::new();
+    for service in &services {
+        let rules = ctx.service_rules(service).await?;
+        let policy = ServicePolicy::resolve(rules.policy.as_ref(), ctx.target.defaults);
+        let listed = ec2.connections(service, &states).await?;
+        for conn in &listed.connections {
+            let d = decide(conn, &rules.rules, &policy, ctx.now);
+            rows.push(json!({
+                "service": conn.service, "endpoint": conn.endpoint, "owner": conn.owner, "state": conn.state.to_string(),
+                "decision": d.action, "reason": d.reason.to_string(), "dryRun": policy.dry_run,
+            }));
+        }
+    }
+    if ctx.json {
+        output::json(&rows);
+    } else {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                [
+                    "service", "endpoint", "owner", "state", "decision", "reason",
+                ]
+                .iter()
+                .map(|k| r[*k].as_str().unwrap_or("").to_owned())
+                .collect()
+            })
+            .collect();
+        output::table(
+            &["SERVICE", "ENDPOINT", "OWNER", "STATE", "WOULD", "REASON"],
+            &cells,
+        );
+    }
+    Ok(())
+}

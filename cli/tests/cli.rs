@@ -1,0 +1,455 @@
+//! The built `plgov` binary against the local emulator.
+
+use std::process::{Command, Output};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_ec2::types::Filter;
+use plgov_integration_tests::*;
+use serde_json::Value;
+
+struct Plgov {
+    provider: Provider,
+    env: Vec<(String, String)>,
+}
+
+impl Plgov {
+    async fn new() -> Self {
+        let provider = Provider::new().await;
+        let env = credentials_env(&provider.account).await;
+        Self { provider, env }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_plgov"))
+            .args([
+                "--allowlist-table",
+                ALLOWLIST_TABLE,
+                "--audit-table",
+                AUDIT_TABLE,
+            ])
+            .args(args)
+            .env_remove("AWS_PROFILE")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .expect("run plgov")
+    }
+
+    /// Runs with --json, expects success, returns the parsed output.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "plgov {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "plgov {args:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    async fn allowlist_len(&self) -> usize {
+        self.provider
+            .dynamodb
+            .scan()
+            .table_name(ALLOWLIST_TABLE)
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .len()
+    }
+
+    async fn states(&self, service: &str) -> Vec<(String, String)> {
+        let ec2 = aws_sdk_ec2::Client::new(&self.provider.sdk);
+        let out = ec2
+            .describe_vpc_endpoint_connections()
+            .filters(Filter::builder().name("service-id").values(service).build())
+            .send()
+            .await
+            .unwrap();
+        let mut states: Vec<_> = out
+            .vpc_endpoint_connections()
+            .iter()
+            .map(|c| {
+                (
+                    c.vpc_endpoint_id().unwrap().to_owned(),
+                    c.vpc_endpoint_state().unwrap().as_str().to_owned(),
+                )
+            })
+            .collect();
+        states.sort();
+        states
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn rules_add_list_remove_round_trip() {
+    let p = Plgov::new().await;
+    let service = "vpce-svc-0123456789abcdef0";
+    let added = p.json(&[
+        "allow",
+        "add",
+        "--service",
+        service,
+        "--account",
+        "arn:aws:iam::111122223333:root",
+        "--expires",
+        "30d",
+        "--note",
+        "partner team",
+    ]);
+    assert_eq!(added["result"], "added");
+    assert_eq!(
+        added["account"], "111122223333",
+        "an ARN is stored as its account id"
+    );
+    p.json(&["deny", "add", "--service", "*", "--account", "444455556666"]);
+
+    let rules = p.json(&["rules", "list", "--service", service]);
+    let rows = rules.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let allow = rows
+        .iter()
+        .find(|r| r["account"] == "111122223333")
+        .unwrap();
+    assert_eq!(
+        (
+            allow["effect"].as_str(),
+            allow["status"].as_str(),
+            allow["note"].as_str()
+        ),
+        (Some("allow"), Some("live"), Some("partner team"))
+    );
+    assert!(
+        allow["createdBy"]
+            .as_str()
+            .unwrap()
+            .contains(&p.provider.account),
+        "caller identity recorded"
+    );
+    assert!(!allow["expiresAt"].as_str().unwrap().is_empty());
+    let table = p.run(&["rules", "list"]);
+    assert!(table.status.success());
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("SERVICE") && text.contains("444455556666"),
+        "{text}"
+    );
+
+    let removed = p.json(&[
+        "rules",
+        "remove",
+        "--service",
+        service,
+        "--account",
+        "111122223333",
+    ]);
+    assert_eq!(removed["result"], "removed");
+    assert_eq!(
+        p.json(&["rules", "list", "--service", service])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let again = p.run(&[
+        "rules",
+        "remove",
+        "--service",
+        service,
+        "--account",
+        "111122223333",
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("no rule for service"));
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_naming_it_and_nothing_is_written() {
+    let p = Plgov::new().await;
+    for (args, names) in [
+        (
+            vec![
+                "allow",
+                "add",
+                "--service",
+                "vpce-svc-0a",
+                "--account",
+                "12345",
+            ],
+            "\"12345\"",
+        ),
+        (
+            vec![
+                "allow",
+                "add",
+                "--service",
+                "svc-0a",
+                "--account",
+                "111122223333",
+            ],
+            "\"svc-0a\"",
+        ),
+        (
+            vec![
+                "allow",
+                "add",
+                "--service",
+                "vpce-svc-0a",
+                "--account",
+                "111122223333",
+                "--expires",
+                "soon",
+            ],
+            "--expires: \"soon\"",
+        ),
+        (
+            vec![
+                "allow",
+                "add",
+                "--service",
+                "vpce-svc-0a",
+                "--account",
+                "111122223333",
+                "--expires",
+                "2020-01-01",
+            ],
+            "in the past",
+        ),
+        (
+            vec![
+                "deny",
+                "add",
+                "--service",
+                "vpce-svc-0a",
+                "--account",
+                "arn:aws:s3:::bucket",
+            ],
+            "arn:aws:s3:::bucket",
+        ),
+    ] {
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(names), "{args:?}: {}", stderr(&out));
+    }
+    let everyone = p.run(&["allow", "add", "--service", "*", "--account", "*"]);
+    assert_eq!(everyone.status.code(), Some(3));
+    assert!(stderr(&everyone).contains("--all-accounts-all-services"));
+    assert_eq!(p.allowlist_len().await, 0, "nothing written");
+
+    p.json(&[
+        "allow",
+        "add",
+        "--service",
+        "vpce-svc-0a",
+        "--account",
+        "111122223333",
+        "--note",
+        "first",
+    ]);
+    let duplicate = p.run(&[
+        "allow",
+        "add",
+        "--service",
+        "vpce-svc-0a",
+        "--account",
+        "111122223333",
+        "--note",
+        "second",
+    ]);
+    assert_eq!(duplicate.status.code(), Some(3));
+    assert!(stderr(&duplicate).contains("--replace"));
+    let kept = p.json(&["rules", "list", "--service", "vpce-svc-0a"]);
+    assert_eq!(kept[0]["note"], "first", "not overwritten");
+    let replaced = p.json(&[
+        "deny",
+        "add",
+        "--service",
+        "vpce-svc-0a",
+        "--account",
+        "111122223333",
+        "--replace",
+    ]);
+    assert_eq!(replaced["result"], "replaced");
+    assert_eq!(
+        p.json(&["rules", "list", "--service", "vpce-svc-0a"])[0]["effect"],
+        "deny"
+    );
+}
+
+#[tokio::test]
+async fn explain_agrees_with_what_reconcile_then_does_and_dry_runs_change_nothing() {
+    let p = Plgov::new().await;
+    let service = create_service(&p.provider.account, true).await;
+    let (allowed, unmatched) = (random_account(), random_account());
+    let allowed_endpoint = create_endpoint(&allowed, &service, 1).await;
+    let unmatched_endpoint = create_endpoint(&unmatched, &service, 1).await;
+    p.json(&["allow", "add", "--service", &service, "--account", &allowed]);
+
+    let explain_allowed = p.json(&["explain", "--service", &service, "--account", &allowed]);
+    let explain_unmatched = p.json(&["explain", "--service", &service, "--account", &unmatched]);
+    assert_eq!(explain_allowed["decision"], "accept");
+    assert_eq!(explain_unmatched["decision"], "reject");
+    assert!(
+        explain_unmatched["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unmatched=reject")
+    );
+
+    let before = p.states(&service).await;
+    let listed = p.json(&["connections", "--service", &service]);
+    let would: Vec<(String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["endpoint"].as_str().unwrap().to_owned(),
+                r["decision"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(would.contains(&(allowed_endpoint.clone(), "accept".into())));
+    assert!(would.contains(&(unmatched_endpoint.clone(), "reject".into())));
+    let dry = p.json(&["reconcile", "--service", &service, "--dry-run"]);
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(dry["accepted"], serde_json::json!([allowed_endpoint]));
+    assert_eq!(
+        p.states(&service).await,
+        before,
+        "connections and reconcile --dry-run changed nothing"
+    );
+    let audit = p.json(&["audit", "--service", &service]);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["dryRun"] == true),
+        "a dry run is audited as one"
+    );
+
+    let done = p.json(&["reconcile", "--service", &service]);
+    assert_eq!(done["accepted"], serde_json::json!([allowed_endpoint]));
+    assert_eq!(done["rejected"], serde_json::json!([unmatched_endpoint]));
+    let after: std::collections::BTreeMap<_, _> = p.states(&service).await.into_iter().collect();
+    assert_eq!(after[&allowed_endpoint], "available", "explain said accept");
+    assert_eq!(
+        after[&unmatched_endpoint], "rejected",
+        "explain said reject"
+    );
+    let audit = p.json(&["audit", "--service", &service, "--since", "1h"]);
+    assert_eq!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["dryRun"] == false)
+            .count(),
+        2
+    );
+
+    // A policy change shows up in explain before any reconcile acts on it.
+    p.json(&[
+        "policy",
+        "set",
+        "--service",
+        &service,
+        "--unmatched",
+        "leave",
+        "--revoke",
+        "on",
+    ]);
+    let shown = p.json(&["policy", "show", "--service", &service]);
+    assert_eq!(shown[0]["effective"]["unmatched"], "leave");
+    assert_eq!(
+        p.json(&[
+            "explain",
+            "--service",
+            &service,
+            "--account",
+            &random_account()
+        ])["decision"],
+        "leave"
+    );
+    p.provider
+        .dynamodb
+        .delete_item()
+        .table_name(ALLOWLIST_TABLE)
+        .key("pk", AttributeValue::S(service.clone()))
+        .key("sk", AttributeValue::S(allowed.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        p.json(&["explain", "--service", &service, "--account", &allowed])["ifEstablished"]["decision"],
+        "revoke"
+    );
+}
+
+#[tokio::test]
+async fn cost_estimate_matches_the_hand_computed_figures() {
+    let p = Plgov::new().await;
+    let e = p.json(&[
+        "cost",
+        "estimate",
+        "--region",
+        "us-east-1",
+        "--azs",
+        "2",
+        "--gb-per-month",
+        "1000",
+    ]);
+    // Hours: 2 AZ x $0.01 x 730 h = $14.60. Data: 1,000 GB x $0.01 = $10.00. Total $24.60.
+    // Via NAT: 1,000 GB x $0.045 = $45.00. Savings $20.40. Break-even: $14.60 / ($0.045 - $0.01) = 417.14 GB.
+    let close = |k: &str, v: f64| {
+        assert!(
+            (e[k].as_f64().unwrap() - v).abs() < 1e-9,
+            "{k}: {} != {v}",
+            e[k]
+        )
+    };
+    close("endpointHourlyCost", 14.6);
+    close("endpointDataCost", 10.0);
+    close("endpointCost", 24.6);
+    close("natEquivalentCost", 45.0);
+    close("natSavings", 20.4);
+    close("breakEvenGbPerMonth", 14.6 / 0.035);
+    let text = p.run(&[
+        "cost",
+        "estimate",
+        "--region",
+        "us-east-1",
+        "--azs",
+        "2",
+        "--gb-per-month",
+        "1000",
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("$24.60") && text.contains("$20.40") && text.contains("417.1 GB"),
+        "{text}"
+    );
+    let unknown = p.run(&[
+        "cost",
+        "estimate",
+        "--region",
+        "mars-1",
+        "--azs",
+        "1",
+        "--gb-per-month",
+        "1",
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("mars-1"));
+}
