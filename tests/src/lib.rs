@@ -337,6 +337,15 @@ impl Provider {
 
     /// The approver as the stack configures it, for this account, with `env` on top of the tables.
     pub fn approver(&self, env: &[(&str, &str)]) -> connection_approver::Approver {
+        self.approver_via(&self.sdk, env)
+    }
+
+    /// The same, with its AWS calls going through `sdk` (e.g. another endpoint URL).
+    pub fn approver_via(
+        &self,
+        sdk: &SdkConfig,
+        env: &[(&str, &str)],
+    ) -> connection_approver::Approver {
         let mut vars: std::collections::HashMap<String, String> = [
             ("ALLOWLIST_TABLE", ALLOWLIST_TABLE),
             ("AUDIT_TABLE", AUDIT_TABLE),
@@ -347,7 +356,7 @@ impl Provider {
         vars.extend(env.iter().map(|(k, v)| ((*k).into(), (*v).into())));
         let config = plgov_shared::config::ApproverConfig::from_lookup(|n| vars.get(n).cloned())
             .expect("valid config");
-        connection_approver::Approver::new(&self.sdk, config)
+        connection_approver::Approver::new(sdk, config)
     }
 
     /// Sum of a decision metric for a service over the last hour, read back from CloudWatch.
@@ -608,4 +617,56 @@ pub async fn credentials_env(account: &str) -> Vec<(String, String)> {
         ("AWS_ENDPOINT_URL".into(), emulator_url()),
         ("AWS_REGION".into(), REGION.into()),
     ]
+}
+
+/// A TCP proxy in front of the emulator that can go away and come back, as an AWS endpoint
+/// seen through a restart: while down, open connections are cut and new ones are closed at once.
+/// The emulator keeps its state, as AWS does across such a restart.
+pub struct FlakyProxy {
+    pub url: String,
+    up: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl FlakyProxy {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = emulator_url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let (tx, rx) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut state = rx.clone();
+                if !*state.borrow() {
+                    drop(client);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = state.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            up: std::sync::Arc::new(tx),
+        }
+    }
+
+    pub fn set_up(&self, up: bool) {
+        self.up.send_replace(up);
+    }
 }

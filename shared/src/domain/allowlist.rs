@@ -543,3 +543,71 @@ mod tests {
         assert!(!rule.is_live(100));
     }
 }
+
+#[cfg(test)]
+mod edge_properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::domain::decision::{Action, Connection, decide};
+    use crate::domain::{AccountId, ConnectionState, EndpointId};
+
+    fn arb_value() -> impl Strategy<Value = RawValue> {
+        prop_oneof![
+            "\\PC{0,20}".prop_map(RawValue::S),
+            prop_oneof![
+                Just("allow".to_owned()),
+                Just("deny".to_owned()),
+                Just("*".to_owned()),
+                Just("#policy".to_owned()),
+                Just("vpce-svc-0a".to_owned()),
+                Just("111122223333".to_owned())
+            ]
+            .prop_map(RawValue::S),
+            "-?[0-9]{0,20}(\\.[0-9]{0,3})?".prop_map(RawValue::N),
+            any::<bool>().prop_map(RawValue::Bool),
+            Just(RawValue::Other("L")),
+        ]
+    }
+
+    fn arb_item() -> impl Strategy<Value = RawItem> {
+        let name = prop_oneof![
+            Just("pk"),
+            Just("sk"),
+            Just("effect"),
+            Just("expires_at"),
+            Just("unmatched"),
+            Just("revoke"),
+            Just("dry_run"),
+            Just("note")
+        ];
+        proptest::collection::btree_map(name.prop_map(str::to_owned), arb_value(), 0..7)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever the table holds, parsing never panics, and a decision from items that are not
+        /// a live allow for the connection is never an accept.
+        #[test]
+        fn arbitrary_items_never_panic_or_accept_without_an_allow(items in proptest::collection::vec(arb_item(), 0..6)) {
+            let service = ServiceId::parse("vpce-svc-0a").unwrap();
+            let rules = ServiceRules::from_items(&service, &items);
+            let conn = Connection {
+                service: service.clone(),
+                endpoint: EndpointId::parse("vpce-01").unwrap(),
+                owner: AccountId::parse("111122223333").unwrap(),
+                state: ConnectionState::PendingAcceptance,
+            };
+            let policy = ServicePolicy::resolve(rules.policy.as_ref(), ServicePolicy::default());
+            let decision = decide(&conn, &rules.rules, &policy, 1_800_000_000);
+            if decision.action == Action::Accept {
+                let allowed_by_an_item = items.iter().any(|i| {
+                    matches!(parse_item(i), Ok(AllowlistItem::Rule(r)) if r.effect == Effect::Allow
+                        && r.matches(&conn.service, &conn.owner, 1_800_000_000))
+                });
+                prop_assert!(allowed_by_an_item);
+            }
+        }
+    }
+}

@@ -320,3 +320,28 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod edge_properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Any override text is accepted only with non-negative finite rates, never panics.
+        #[test]
+        fn arbitrary_overrides_never_panic_or_go_negative(text in "\\PC{0,80}", n in proptest::num::f64::ANY, field in
+            prop_oneof![Just("endpointAzHour"), Just("natGb"), Just("natHour"), Just("gwlbGb"), Just("bogus")]) {
+            let _ = PriceBook::builtin().with_overrides(&text);
+            let json = format!(r#"{{"us-east-1": {{"{field}": {}}}}}"#, serde_json::to_string(&n).unwrap_or_else(|_| "null".into()));
+            if let Ok(book) = PriceBook::builtin().with_overrides(&json) {
+                let r = book.rates("us-east-1").unwrap();
+                for rate in [r.endpoint_az_hour, r.nat_gb, r.nat_hour, r.gwlb_gb].into_iter().flatten() {
+                    prop_assert!(rate.is_finite() && rate >= 0.0);
+                }
+            }
+        }
+    }
+}

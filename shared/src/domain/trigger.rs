@@ -406,3 +406,77 @@ mod tests {
         assert_eq!(t.services, ServiceSelection::AllGoverned);
     }
 }
+
+#[cfg(test)]
+mod edge_properties {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Arbitrary JSON, biased towards the keys the parsers look at.
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            Just("detail-type".to_owned()),
+            Just("detail".to_owned()),
+            Just("Records".to_owned()),
+            Just("Sns".to_owned()),
+            Just("Message".to_owned()),
+            Just("action".to_owned()),
+            Just("serviceIds".to_owned()),
+            Just("serviceId".to_owned()),
+            Just("eventName".to_owned()),
+            Just("dryRun".to_owned()),
+            Just("requestParameters".to_owned()),
+            "[a-zA-Z]{1,8}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            prop_oneof![
+                Just("Scheduled Event".to_owned()),
+                Just("Endpoint Connection Request".to_owned()),
+                Just("AWS API Call via CloudTrail".to_owned()),
+                Just("CreateVpcEndpoint".to_owned()),
+                Just("reconcile".to_owned()),
+                "vpce-svc-[0-9a-f]{1,17}",
+                "[ -~]{0,24}",
+                "\\PC{0,12}",
+            ]
+            .prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_event_parses_or_is_refused_without_panicking(event in arb_json()) {
+            match parse_trigger(&event) {
+                // A trigger only ever names services to look at; valid ids only.
+                Ok(trigger) => if let ServiceSelection::These(ids) = &trigger.services {
+                    prop_assert!(!ids.is_empty());
+                    prop_assert!(ids.iter().all(|id| ServiceId::parse(id.as_str()).is_ok()));
+                },
+                Err(err) => prop_assert!(err.to_string().starts_with("invalid event: ")),
+            }
+        }
+
+        #[test]
+        fn scanning_any_text_finds_only_valid_ids(text in "\\PC{0,200}", inserted in "[0-9a-f]{1,17}") {
+            let found = scan_service_ids(&text);
+            prop_assert!(found.iter().all(|id| text.contains(id.as_str())));
+            let with_id = format!("{text} vpce-svc-{inserted} ");
+            let expected = ServiceId::parse(&format!("vpce-svc-{inserted}")).unwrap();
+            prop_assert!(scan_service_ids(&with_id).contains(&expected));
+        }
+    }
+}

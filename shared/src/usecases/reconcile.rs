@@ -3,7 +3,11 @@
 //!
 //! Fail closed: an error reading a service's rules or connections decides nothing for
 //! that service; an Accept that fails or lists an id as `Unsuccessful` is reported, never
-//! assumed. Errors of one service do not stop the others; the next sweep retries.
+//! assumed. Decisions are audited *before* they are carried out, and a service whose audit
+//! records cannot be written changes nothing: no connection changes without a record. The
+//! record's key is the connection and the decision, so the retry a later sweep makes after a
+//! failed call writes the same record again, never a second one. Errors of one service do
+//! not stop the others; the next sweep retries.
 
 use std::collections::BTreeSet;
 
@@ -118,20 +122,11 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
         } else {
             self.allowlist.items(WILDCARD).await
         };
-        let mut audit = Vec::new();
         let mut per_service = Vec::new();
         for service in &services {
             let mut counts = Counts::default();
             match self
-                .reconcile_service(
-                    service,
-                    &wildcard,
-                    trigger,
-                    now,
-                    &mut counts,
-                    &mut summary,
-                    &mut audit,
-                )
+                .reconcile_service(service, &wildcard, trigger, now, &mut counts, &mut summary)
                 .await
             {
                 Ok(()) => summary.services_reconciled += 1,
@@ -144,14 +139,6 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
                 }
             }
             per_service.push((service.clone(), counts));
-        }
-        if !audit.is_empty()
-            && let Err(err) = self.audit.write(&audit).await
-        {
-            tracing::error!(error = %err, records = audit.len(), "audit records not written");
-            summary
-                .errors
-                .push(error_entry(None, None, format!("audit: {err}")));
         }
         let mut points: Vec<MetricPoint> = per_service
             .iter()
@@ -204,7 +191,6 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
         now: i64,
         counts: &mut Counts,
         summary: &mut ReconcileSummary,
-        audit: &mut Vec<AuditRecord>,
     ) -> Result<(), PortError> {
         let wildcard = wildcard.as_ref().map_err(Clone::clone)?;
         let own = self.allowlist.items(service.as_str()).await?;
@@ -233,6 +219,7 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
 
         let mut to_accept = Vec::new();
         let mut to_reject = Vec::new();
+        let mut decided = Vec::new();
         for conn in &listed.connections {
             let decision = decide(conn, &rules.rules, &policy, now);
             tracing::info!(
@@ -240,25 +227,46 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
                 decision = %decision.action, reason = %decision.reason, dry_run = policy.dry_run, trigger = trigger.kind.as_str(),
                 "decision"
             );
-            if decision.action != Action::Keep {
-                summary.decisions.push(DecisionEntry {
-                    service_id: conn.service.to_string(),
-                    endpoint_id: conn.endpoint.to_string(),
-                    owner: conn.owner.to_string(),
-                    state: conn.state.to_string(),
-                    decision: decision.action,
-                    reason: decision.reason.to_string(),
-                    dry_run: policy.dry_run,
-                });
-            }
             match decision.action {
-                Action::Accept => to_accept.push((conn, decision)),
-                Action::Reject | Action::Revoke => to_reject.push((conn, decision)),
+                Action::Accept | Action::Reject | Action::Revoke => decided.push((conn, decision)),
                 Action::Leave => {
                     counts.left_pending += 1;
                     summary.left_pending.push(conn.endpoint.to_string());
+                    summary
+                        .decisions
+                        .push(decision_entry(conn, &decision, policy.dry_run));
                 }
                 Action::Keep => {}
+            }
+        }
+        if decided.is_empty() {
+            return Ok(());
+        }
+        // The record first: if it cannot be written, nothing is carried out.
+        let records: Vec<AuditRecord> = decided
+            .iter()
+            .map(|(conn, decision)| {
+                AuditRecord::new(
+                    conn,
+                    decision,
+                    trigger.kind,
+                    policy.dry_run,
+                    now,
+                    self.settings.audit_retention_days,
+                )
+            })
+            .collect();
+        self.audit.write(&records).await.inspect_err(|err| {
+            tracing::error!(service = %service, error = %err, decisions = records.len(), "audit records not written; nothing carried out");
+        })?;
+        for (conn, decision) in decided {
+            summary
+                .decisions
+                .push(decision_entry(conn, &decision, policy.dry_run));
+            if decision.action == Action::Accept {
+                to_accept.push((conn, decision));
+            } else {
+                to_reject.push((conn, decision));
             }
         }
 
@@ -269,28 +277,13 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
             .carry_out(service, &to_reject, policy.dry_run, false, counts, summary)
             .await;
         for (conn, decision) in accepted.into_iter().chain(rejected) {
-            match decision.action {
-                Action::Accept => {
-                    counts.accepted += 1;
-                    summary.accepted.push(conn.endpoint.to_string());
-                }
-                Action::Revoke => {
-                    counts.revoked += 1;
-                    summary.revoked.push(conn.endpoint.to_string());
-                }
-                _ => {
-                    counts.rejected += 1;
-                    summary.rejected.push(conn.endpoint.to_string());
-                }
-            }
-            audit.push(AuditRecord::new(
-                conn,
-                decision,
-                trigger.kind,
-                policy.dry_run,
-                now,
-                self.settings.audit_retention_days,
-            ));
+            let (count, list) = match decision.action {
+                Action::Accept => (&mut counts.accepted, &mut summary.accepted),
+                Action::Revoke => (&mut counts.revoked, &mut summary.revoked),
+                _ => (&mut counts.rejected, &mut summary.rejected),
+            };
+            *count += 1;
+            list.push(conn.endpoint.to_string());
         }
         Ok(())
     }
@@ -377,6 +370,18 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
                 .errors
                 .push(error_entry(None, None, format!("metrics: {err}")));
         }
+    }
+}
+
+fn decision_entry(conn: &Connection, decision: &Decision, dry_run: bool) -> DecisionEntry {
+    DecisionEntry {
+        service_id: conn.service.to_string(),
+        endpoint_id: conn.endpoint.to_string(),
+        owner: conn.owner.to_string(),
+        state: conn.state.to_string(),
+        decision: decision.action,
+        reason: decision.reason.to_string(),
+        dry_run,
     }
 }
 

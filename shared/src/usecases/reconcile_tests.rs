@@ -215,9 +215,46 @@ async fn unsuccessful_and_failed_calls_are_errors_not_accepts() {
     assert!(summary.accepted.is_empty());
     assert_eq!(summary.errors.len(), 1);
     assert_eq!(summary.errors[0].endpoint_id.as_deref(), Some(a.as_str()));
+    assert_eq!(
+        w.connections.state_of(&a),
+        Some(ConnectionState::PendingAcceptance)
+    );
+    // The decision was recorded before the call; the retry writes the same record again.
+    assert_eq!(w.audit.records.lock().unwrap().len(), 1);
+    w.connections.failing.lock().unwrap().clear();
+    let retried = w.sweep(&[&s], false).await;
+    assert_eq!(retried.accepted, [a.to_string()]);
+    assert_eq!(w.audit.records.lock().unwrap().len(), 1, "no second record");
+}
+
+#[tokio::test]
+async fn an_audit_failure_changes_nothing_for_that_service() {
+    let w = World::default();
+    let s = svc(14);
+    w.allowlist.add(&[("pk", "*"), ("sk", A[0])]);
+    let a = w.connect(&s, A[0], 1, ConnectionState::PendingAcceptance);
+    let b = w.connect(&s, A[1], 2, ConnectionState::PendingAcceptance);
+    *w.audit.failing.lock().unwrap() = true;
+    let summary = w.sweep(&[&s], false).await;
+    assert!(summary.accepted.is_empty() && summary.rejected.is_empty());
+    assert_eq!(summary.errors.len(), 1);
     assert!(
-        w.audit.records.lock().unwrap().is_empty(),
-        "nothing happened, nothing audited"
+        summary.errors[0].message.contains("BatchWriteItem"),
+        "{:?}",
+        summary.errors
+    );
+    assert_eq!(
+        w.connections.calls_of("AcceptVpcEndpointConnections")
+            + w.connections.calls_of("RejectVpcEndpointConnections"),
+        0
+    );
+    assert_eq!(
+        w.connections.state_of(&a),
+        Some(ConnectionState::PendingAcceptance)
+    );
+    assert_eq!(
+        w.connections.state_of(&b),
+        Some(ConnectionState::PendingAcceptance)
     );
 }
 
