@@ -17,12 +17,13 @@ unexport AWS_PROFILE AWS_SESSION_TOKEN
 
 STACK_NAME ?= plgov
 
-.PHONY: help venv local-aws local-aws-stop local-deploy test check lint-template test-rust test-emulator demo
+.PHONY: help venv local-aws local-aws-stop local-deploy test check lint-template test-rust test-emulator demo bench
 
 help:
 	@echo "make test            fmt and clippy checks, every Rust test, the emulator's tests (starts the emulator)"
 	@echo "make demo            the whole job end to end against the local emulator, explained as it goes"
 	@echo "make local-deploy    build, transform and deploy template.yaml into the emulator as stack \$$STACK_NAME (plgov)"
+	@echo "make bench           release builds, then AWS calls, wall time, memory, cold start and size (bench/results.json)"
 	@echo "make local-aws       start the local AWS emulator on $(EMULATOR_URL) (idempotent)"
 	@echo "make local-aws-stop  stop the emulator started by make local-aws"
 	@echo "make venv            create or update the project .venv from dev/requirements.txt"
@@ -63,3 +64,6 @@ test: venv
 
 demo: venv
 	$(LOCAL_AWS_ENV) dev/with-local-aws $(PYTHON) dev/demo.py
+
+bench: venv
+	$(LOCAL_AWS_ENV) dev/with-local-aws bash bench/run.sh

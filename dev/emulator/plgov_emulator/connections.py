@@ -207,6 +207,22 @@ def reject_vpc_endpoint_connections(self: EC2Response) -> ActionResult:
     return _change_states(self, (PENDING_ACCEPTANCE, AVAILABLE), REJECTED)
 
 
+def describe_vpc_endpoints(self: EC2Response) -> ActionResult:
+    """moto's DescribeVpcEndpoints with AWS's pagination (MaxResults up to 1000, NextToken),
+    which moto ignores: a large fleet comes back in pages, as from AWS."""
+    max_results = self._get_int_param("MaxResults") or MAX_RESULTS
+    if not MIN_RESULTS <= max_results <= MAX_RESULTS:
+        raise Ec2Error("InvalidParameterValue", f"Value ( {max_results} ) for parameter maxResults is invalid.")
+    after = _decode_token(self._get_param("NextToken")) if self._get_param("NextToken") else ""
+    endpoints = self.ec2_backend.describe_vpc_endpoints(
+        vpc_end_point_ids=self._get_param("VpcEndpointIds", []), filters=self._filters_from_querystring())
+    page = sorted((e for e in endpoints if e.id > after), key=lambda e: e.id)
+    result: dict[str, Any] = {"VpcEndpoints": page[:max_results]}
+    if len(page) > max_results:
+        result["NextToken"] = _encode_token(page[max_results - 1].id)
+    return ActionResult(result)
+
+
 def install() -> None:
     """Patch moto in this process: endpoints wait for acceptance, and the three
     connection operations exist."""
@@ -221,6 +237,7 @@ def install() -> None:
         return endpoint
 
     VPCBackend.create_vpc_endpoint = create_vpc_endpoint
+    EC2Response.describe_vpc_endpoints = describe_vpc_endpoints
     EC2Response.describe_vpc_endpoint_connections = describe_vpc_endpoint_connections
     EC2Response.accept_vpc_endpoint_connections = accept_vpc_endpoint_connections
     EC2Response.reject_vpc_endpoint_connections = reject_vpc_endpoint_connections

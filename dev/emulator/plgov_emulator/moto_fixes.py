@@ -14,6 +14,7 @@ moto's CloudFormation also ignores a table's `TimeToLiveSpecification`; it is ap
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from typing import Any
 
 from moto.cloudwatch.models import CloudWatchBackend
@@ -21,6 +22,10 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 
 _lock = threading.Lock()
+
+
+def _series_key(namespace: Any, name: Any, dimensions: list[tuple[Any, Any]]) -> tuple[Any, ...]:
+    return (namespace, name, tuple(sorted(dimensions, key=str)))
 
 
 def install() -> None:
@@ -32,14 +37,17 @@ def install() -> None:
             return original(self, queries, start_time, end_time, scan_by)
         results: list[dict[str, Any]] = []
         with _lock:
-            every_metric = self.get_all_metrics
+            # One pass indexes the data by series (namespace, name, exact dimension set), so each
+            # query sees its own series only, and a call with thousands of queries stays fast.
+            series: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+            for md in self.get_all_metrics():
+                series[_series_key(md.namespace, md.name, [(d.name, d.value) for d in md.dimensions])].append(md)
             try:
                 for query in queries:
                     metric = query["MetricStat"]["Metric"]
-                    namespace, dimensionless = metric.get("Namespace"), not metric.get("Dimensions")
-                    self.get_all_metrics = lambda ns=namespace, bare=dimensionless: [
-                        md for md in every_metric()
-                        if md.namespace == ns and (not bare or not md.dimensions)]
+                    key = _series_key(metric.get("Namespace"), metric.get("MetricName"),
+                                      [(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])])
+                    self.get_all_metrics = lambda k=key: series.get(k, [])
                     results.extend(original(self, [query], start_time, end_time, scan_by))
             finally:
                 del self.get_all_metrics

@@ -125,3 +125,12 @@ def test_unknown_filter_is_refused(provider):
         client_for("ec2", provider).describe_vpc_endpoint_connections(
             Filters=[{"Name": "no-such-filter", "Values": ["x"]}])
     assert "no-such-filter" in err.value.response["Error"]["Message"]
+
+
+def test_describe_vpc_endpoints_paginates_like_aws(provider):
+    service = create_service(provider, acceptance_required=False)
+    created = sorted(create_endpoint(provider, service) for _ in range(7))
+    ec2 = client_for("ec2", provider)
+    pages = list(ec2.get_paginator("describe_vpc_endpoints").paginate(PaginationConfig={"PageSize": 5}))
+    assert [len(p["VpcEndpoints"]) for p in pages] == [5, 2]
+    assert sorted(e["VpcEndpointId"] for p in pages for e in p["VpcEndpoints"]) == created
