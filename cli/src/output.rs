@@ -37,3 +37,22 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
         println!("(none)");
     }
 }
+
+/// Prints JSON rows as a table: one column per (header, key); strings shown as they are.
+pub fn rows(columns: &[(&str, &str)], rows: &[serde_json::Value]) {
+    let header: Vec<&str> = columns.iter().map(|(h, _)| *h).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|(_, k)| match &r[*k] {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    table(&header, &cells);
+}

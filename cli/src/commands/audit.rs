@@ -57,41 +57,18 @@ pub async fn list(
     if ctx.json {
         output::json(&rows);
     } else {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                let mut row: Vec<String> = [
-                    "decidedAt",
-                    "service",
-                    "endpoint",
-                    "owner",
-                    "decision",
-                    "trigger",
-                ]
-                .iter()
-                .map(|k| r[*k].as_str().unwrap_or("").to_owned())
-                .collect();
-                row.push(if r["dryRun"].as_bool() == Some(true) {
-                    "yes".into()
-                } else {
-                    String::new()
-                });
-                row.push(r["reason"].as_str().unwrap_or("").to_owned());
-                row
-            })
-            .collect();
-        output::table(
+        output::rows(
             &[
-                "DECIDED AT",
-                "SERVICE",
-                "ENDPOINT",
-                "OWNER",
-                "DECISION",
-                "TRIGGER",
-                "DRY RUN",
-                "REASON",
+                ("DECIDED AT", "decidedAt"),
+                ("SERVICE", "service"),
+                ("ENDPOINT", "endpoint"),
+                ("OWNER", "owner"),
+                ("DECISION", "decision"),
+                ("TRIGGER", "trigger"),
+                ("DRY RUN", "dryRun"),
+                ("REASON", "reason"),
             ],
-            &cells,
+            &rows,
         );
     }
     Ok(())

@@ -67,18 +67,6 @@ pub async fn explain(ctx: &Context, service: &str, account: &str) -> Result<(), 
     Ok(())
 }
 
-const ALL_STATES: [ConnectionState; 9] = [
-    ConnectionState::PendingAcceptance,
-    ConnectionState::Pending,
-    ConnectionState::Available,
-    ConnectionState::Deleting,
-    ConnectionState::Deleted,
-    ConnectionState::Rejected,
-    ConnectionState::Failed,
-    ConnectionState::Expired,
-    ConnectionState::Partial,
-];
-
 pub async fn connections(
     ctx: &Context,
     service: Option<&str>,
@@ -86,7 +74,7 @@ pub async fn connections(
 ) -> Result<(), CliError> {
     let ec2 = Ec2Connections::new(aws_sdk_ec2::Client::new(&ctx.sdk));
     let states: Vec<ConnectionState> = match state {
-        None => ALL_STATES.to_vec(),
+        None => ConnectionState::KNOWN.to_vec(),
         Some(s) => match ConnectionState::parse(s) {
             ConnectionState::Unknown(raw) => {
                 return Err(CliError::invalid(format!(
@@ -117,20 +105,16 @@ pub async fn connections(
     if ctx.json {
         output::json(&rows);
     } else {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                [
-                    "service", "endpoint", "owner", "state", "decision", "reason",
-                ]
-                .iter()
-                .map(|k| r[*k].as_str().unwrap_or("").to_owned())
-                .collect()
-            })
-            .collect();
-        output::table(
-            &["SERVICE", "ENDPOINT", "OWNER", "STATE", "WOULD", "REASON"],
-            &cells,
+        output::rows(
+            &[
+                ("SERVICE", "service"),
+                ("ENDPOINT", "endpoint"),
+                ("OWNER", "owner"),
+                ("STATE", "state"),
+                ("WOULD", "decision"),
+                ("REASON", "reason"),
+            ],
+            &rows,
         );
     }
     Ok(())

@@ -171,34 +171,17 @@ pub async fn list(ctx: &Context, service: Option<&str>) -> Result<(), CliError> 
     if ctx.json {
         output::json(&rows);
     } else {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                [
-                    "service",
-                    "account",
-                    "effect",
-                    "expiresAt",
-                    "status",
-                    "note",
-                    "createdBy",
-                ]
-                .iter()
-                .map(|k| r[*k].as_str().unwrap_or("").to_owned())
-                .collect()
-            })
-            .collect();
-        output::table(
+        output::rows(
             &[
-                "SERVICE",
-                "ACCOUNT",
-                "EFFECT",
-                "EXPIRES",
-                "STATUS",
-                "NOTE",
-                "CREATED BY",
+                ("SERVICE", "service"),
+                ("ACCOUNT", "account"),
+                ("EFFECT", "effect"),
+                ("EXPIRES", "expiresAt"),
+                ("STATUS", "status"),
+                ("NOTE", "note"),
+                ("CREATED BY", "createdBy"),
             ],
-            &cells,
+            &rows,
         );
     }
     Ok(())

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use plgov_shared::adapters::{
-    CallCounter, CloudWatchMetrics, DynamoAllowlist, DynamoAudit, Ec2Connections,
+    CallCounter, CloudWatchMetrics, CountedClients, DynamoAllowlist, DynamoAudit, Ec2Connections,
 };
 use plgov_shared::config::ApproverConfig;
 use plgov_shared::domain::trigger::{TriggerError, parse_trigger};
@@ -45,21 +45,11 @@ pub struct Approver {
 impl Approver {
     pub fn new(sdk: &SdkConfig, config: ApproverConfig) -> Self {
         let calls = CallCounter::new();
-        let ec2 = aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(sdk)
-                .interceptor(calls.clone())
-                .build(),
-        );
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(sdk)
-                .interceptor(calls.clone())
-                .build(),
-        );
-        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
-            aws_sdk_cloudwatch::config::Builder::from(sdk)
-                .interceptor(calls.clone())
-                .build(),
-        );
+        let CountedClients {
+            ec2,
+            dynamodb,
+            cloudwatch,
+        } = CountedClients::new(sdk, &calls);
         Self {
             connections: Ec2Connections::new(ec2),
             allowlist: DynamoAllowlist::new(dynamodb.clone(), &config.allowlist_table),

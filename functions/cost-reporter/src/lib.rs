@@ -4,7 +4,8 @@
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use plgov_shared::adapters::{
-    CallCounter, CloudWatchMetrics, CloudWatchUsage, DynamoMonthToDate, Ec2Endpoints,
+    CallCounter, CloudWatchMetrics, CloudWatchUsage, CountedClients, DynamoMonthToDate,
+    Ec2Endpoints,
 };
 use plgov_shared::config::CostConfig;
 use plgov_shared::domain::hour::hour_for_event;
@@ -50,21 +51,11 @@ pub struct Reporter {
 impl Reporter {
     pub fn new(sdk: &SdkConfig, config: CostConfig) -> Self {
         let calls = CallCounter::new();
-        let ec2 = aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(sdk)
-                .interceptor(calls.clone())
-                .build(),
-        );
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(sdk)
-                .interceptor(calls.clone())
-                .build(),
-        );
-        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
-            aws_sdk_cloudwatch::config::Builder::from(sdk)
-                .interceptor(calls.clone())
-                .build(),
-        );
+        let CountedClients {
+            ec2,
+            dynamodb,
+            cloudwatch,
+        } = CountedClients::new(sdk, &calls);
         Self {
             inventory: Ec2Endpoints::new(ec2),
             usage: CloudWatchUsage::new(cloudwatch.clone()),

@@ -23,21 +23,23 @@ pub enum ConnectionState {
 }
 
 impl ConnectionState {
+    /// Every state this version knows.
+    pub const KNOWN: [ConnectionState; 9] = [
+        ConnectionState::PendingAcceptance,
+        ConnectionState::Pending,
+        ConnectionState::Available,
+        ConnectionState::Deleting,
+        ConnectionState::Deleted,
+        ConnectionState::Rejected,
+        ConnectionState::Failed,
+        ConnectionState::Expired,
+        ConnectionState::Partial,
+    ];
+
     /// Parses a wire string; anything unrecognised becomes `Unknown`, never an error,
     /// so a new AWS state cannot break a sweep (it is simply not decided).
     pub fn parse(value: &str) -> Self {
-        const KNOWN: [ConnectionState; 9] = [
-            ConnectionState::PendingAcceptance,
-            ConnectionState::Pending,
-            ConnectionState::Available,
-            ConnectionState::Deleting,
-            ConnectionState::Deleted,
-            ConnectionState::Rejected,
-            ConnectionState::Failed,
-            ConnectionState::Expired,
-            ConnectionState::Partial,
-        ];
-        KNOWN
+        Self::KNOWN
             .iter()
             .find(|state| state.as_wire_str().eq_ignore_ascii_case(value))
             .map_or_else(|| Self::Unknown(value.to_owned()), Clone::clone)
