@@ -121,7 +121,24 @@ pub async fn create_service(account: &str, acceptance_required: bool) -> String 
 
 /// Creates an interface endpoint in `account` to `service_id`, with one subnet per AZ.
 pub async fn create_endpoint(account: &str, service_id: &str, azs: usize) -> String {
-    let ec2 = aws_sdk_ec2::Client::new(&config_for(account).await);
+    let name = format!("com.amazonaws.vpce.{REGION}.{service_id}");
+    create_endpoint_with(
+        &config_for(account).await,
+        VpcEndpointType::Interface,
+        &name,
+        azs,
+    )
+    .await
+}
+
+/// Creates an endpoint of `kind` to `service_name` in a new VPC with one subnet per AZ (up to 3).
+async fn create_endpoint_with(
+    sdk: &SdkConfig,
+    kind: VpcEndpointType,
+    service_name: &str,
+    azs: usize,
+) -> String {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
     let vpc = create_vpc(&ec2, "10.1.0.0/16").await;
     let mut subnets = Vec::new();
     for (i, az) in ["a", "b", "c"].iter().take(azs).enumerate() {
@@ -137,9 +154,9 @@ pub async fn create_endpoint(account: &str, service_id: &str, azs: usize) -> Str
     }
     ec2.create_vpc_endpoint()
         .vpc_id(vpc)
-        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .vpc_endpoint_type(kind)
         .set_subnet_ids(Some(subnets))
-        .service_name(format!("com.amazonaws.vpce.{REGION}.{service_id}"))
+        .service_name(service_name)
         .send()
         .await
         .expect("create endpoint")
@@ -443,31 +460,7 @@ impl Provider {
         service_name: &str,
         azs: usize,
     ) -> String {
-        let ec2 = aws_sdk_ec2::Client::new(&self.sdk);
-        let vpc = create_vpc(&ec2, "10.3.0.0/16").await;
-        let mut subnets = Vec::new();
-        for (i, az) in ["a", "b", "c"].iter().take(azs).enumerate() {
-            subnets.push(
-                create_subnet(
-                    &ec2,
-                    &vpc,
-                    &format!("10.3.{i}.0/24"),
-                    &format!("{REGION}{az}"),
-                )
-                .await,
-            );
-        }
-        ec2.create_vpc_endpoint()
-            .vpc_id(vpc)
-            .vpc_endpoint_type(kind)
-            .set_subnet_ids(Some(subnets))
-            .service_name(service_name)
-            .send()
-            .await
-            .expect("create endpoint")
-            .vpc_endpoint
-            .and_then(|e| e.vpc_endpoint_id)
-            .expect("endpoint id")
+        create_endpoint_with(&self.sdk, kind, service_name, azs).await
     }
 
     /// Puts `BytesProcessed` for an endpoint into `AWS/PrivateLinkEndpoints` with the dimension
