@@ -89,24 +89,6 @@ pub fn tiered_cost(before_gb: f64, gb: f64, tiers: &[Tier]) -> f64 {
         .sum()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EndpointCost {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub service_name: String,
-    pub vpc_id: String,
-    pub azs: u32,
-    pub bytes: f64,
-    pub gb: f64,
-    pub hourly_cost: f64,
-    pub data_cost: f64,
-    pub cost: f64,
-    pub nat_equivalent_cost: f64,
-    pub nat_savings: f64,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CostTotals {
@@ -117,6 +99,40 @@ pub struct CostTotals {
     pub cost: f64,
     pub nat_equivalent_cost: f64,
     pub nat_savings: f64,
+}
+
+impl std::ops::AddAssign<&CostTotals> for CostTotals {
+    fn add_assign(&mut self, other: &CostTotals) {
+        self.bytes += other.bytes;
+        self.gb += other.gb;
+        self.hourly_cost += other.hourly_cost;
+        self.data_cost += other.data_cost;
+        self.cost += other.cost;
+        self.nat_equivalent_cost += other.nat_equivalent_cost;
+        self.nat_savings += other.nat_savings;
+    }
+}
+
+/// One endpoint's hour: which endpoint, and its figures (the same figures as a region total).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointCost {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub service_name: String,
+    pub vpc_id: String,
+    pub azs: u32,
+    #[serde(flatten)]
+    pub figures: CostTotals,
+}
+
+/// A row reads as its figures (`row.cost`), as the JSON shows them side by side.
+impl std::ops::Deref for EndpointCost {
+    type Target = CostTotals;
+    fn deref(&self) -> &CostTotals {
+        &self.figures
+    }
 }
 
 /// One hour priced: a row per priced endpoint (most expensive first), the endpoints of types
@@ -175,14 +191,7 @@ pub fn price_hour(
     out.endpoints
         .sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.id.cmp(&b.id)));
     for row in &out.endpoints {
-        let t = &mut out.totals;
-        t.bytes += row.bytes;
-        t.gb += row.gb;
-        t.hourly_cost += row.hourly_cost;
-        t.data_cost += row.data_cost;
-        t.cost += row.cost;
-        t.nat_equivalent_cost += row.nat_equivalent_cost;
-        t.nat_savings += row.nat_savings;
+        out.totals += &row.figures;
     }
     out
 }
@@ -230,13 +239,15 @@ fn price_endpoint(
         service_name: e.service_name.clone(),
         vpc_id: e.vpc_id.clone(),
         azs: e.azs,
-        bytes: e.bytes,
-        gb,
-        hourly_cost,
-        data_cost,
-        cost,
-        nat_equivalent_cost,
-        nat_savings: nat_equivalent_cost - cost,
+        figures: CostTotals {
+            bytes: e.bytes,
+            gb,
+            hourly_cost,
+            data_cost,
+            cost,
+            nat_equivalent_cost,
+            nat_savings: nat_equivalent_cost - cost,
+        },
     }))
 }
 

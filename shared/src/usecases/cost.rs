@@ -165,11 +165,7 @@ impl<I: EndpointInventory, U: UsageSource, T: MonthToDateStore, M: Metrics>
         let mut points: Vec<MetricPoint> = priced.endpoints[..with_metrics]
             .iter()
             .flat_map(|row| {
-                cost_points(
-                    &row_totals(row),
-                    vec![("VpcEndpointId", row.id.clone())],
-                    hour,
-                )
+                cost_points(&row.figures, vec![("VpcEndpointId", row.id.clone())], hour)
             })
             .collect();
         points.extend(cost_points(&priced.totals, vec![], hour));
@@ -191,18 +187,6 @@ impl<I: EndpointInventory, U: UsageSource, T: MonthToDateStore, M: Metrics>
             endpoints_with_metrics: with_metrics,
             metrics_published: points.len(),
         })
-    }
-}
-
-fn row_totals(row: &EndpointCost) -> CostTotals {
-    CostTotals {
-        bytes: row.bytes,
-        gb: row.gb,
-        hourly_cost: row.hourly_cost,
-        data_cost: row.data_cost,
-        cost: row.cost,
-        nat_equivalent_cost: row.nat_equivalent_cost,
-        nat_savings: row.nat_savings,
     }
 }
 
