@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
@@ -26,6 +26,10 @@ AVAILABLE = "available"
 REJECTED = "rejected"
 
 MIN_RESULTS, MAX_RESULTS = 5, 1000
+
+# Called as listener(region, service, endpoint) after the provider accepts or rejects an endpoint
+# (endpoint.state is the new state); notifications.py publishes connection notifications from here.
+STATE_LISTENERS: list[Callable[[str, Any, Any], None]] = []
 
 
 class Ec2Error(ServiceException):
@@ -196,6 +200,8 @@ def _change_states(self: EC2Response, allowed_from: tuple[str, ...], to: str) ->
                 f"The Vpc Endpoint '{endpoint_id}' is in state '{endpoint.state}'"))
         else:
             endpoint.state = to
+            for listener in STATE_LISTENERS:
+                listener(region, service, endpoint)
     return ActionResult({"Unsuccessful": unsuccessful})
 
 
