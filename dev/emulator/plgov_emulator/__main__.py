@@ -11,7 +11,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from moto.server import MotoRequestHandler
 from werkzeug.serving import run_simple
 
-from . import cfn_models, cloudwatch_cbor, connections, moto_fixes
+from . import cfn_models, cloudwatch_cbor, connections, moto_fixes, pricing
+from . import cfn_lifecycle, cfn_resources, endpoint_services, notifications, securityhub
+from . import cross_account, logs_insights, metric_math, organization, stacksets
 from .control import Control, fail, identify
 
 
@@ -51,6 +53,8 @@ class Emulator:
             fault = self.control.record(call)
             if fault is not None:
                 return fail(call, fault, start_response)
+        if pricing.is_pricing_request(environ):  # moto has no Price List API
+            return pricing.handle(environ, start_response, body)
         if cloudwatch_cbor.is_cbor_request(environ):
             return cloudwatch_cbor.handle(self.moto_app, environ, start_response, body)
         return self.moto_app(environ, start_response)
@@ -63,7 +67,17 @@ def main() -> None:
     args = parser.parse_args()
     connections.install()
     moto_fixes.install()
+    metric_math.install()  # after moto_fixes.install(): it reads MetricStat queries through it
+    logs_insights.install()
     cfn_models.install()
+    cfn_resources.install()
+    cfn_lifecycle.install()
+    notifications.install()  # after connections.install(): it wraps the endpoint lifecycle
+    endpoint_services.install()
+    securityhub.install()
+    cross_account.install()  # after cfn_lifecycle.install(): it wraps the table update
+    organization.install()
+    stacksets.install()  # after organization.install(): it wraps CreateAccount too
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, Emulator(moto_app), threaded=True, request_handler=MotoRequestHandler)
 

@@ -8,7 +8,8 @@ POST   /_plgov/faults  {"operation": "AcceptVpcEndpointConnections", "error": "R
                        request body must contain) narrow it; `error` and `status` shape the failure
                        (no `error` means an internal error, status 500).
 GET    /_plgov/faults  the faults still armed.
-DELETE /_plgov/faults  disarms all.
+DELETE /_plgov/faults[?account=ID]  disarms the faults armed for that account (tests running in
+                       parallel disarm only their own), or without `account` every fault.
 GET    /_plgov/calls[?account=ID]  calls received per "service:Operation" (all accounts, or one).
 DELETE /_plgov/calls   resets the counts.
 GET    /_plgov/health  answers once the emulator is up.
@@ -29,10 +30,11 @@ from . import cloudwatch_cbor
 
 DEFAULT_ACCOUNT = "123456789012"
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
-_TARGET_SERVICES = {"DynamoDB": "dynamodb", "GraniteServiceVersion": "cloudwatch", "AWSEvents": "events"}
+_TARGET_SERVICES = {"DynamoDB": "dynamodb", "GraniteServiceVersion": "cloudwatch", "AWSEvents": "events",
+                    "AWSPriceListService": "pricing"}
 # Codes AWS sends with 503 rather than 400.
 _UNAVAILABLE_CODES = {"RequestLimitExceeded", "ServiceUnavailable", "Unavailable"}
-_INTERNAL_CODES = {"ec2": "InternalError", "dynamodb": "InternalServerError"}
+_INTERNAL_CODES = {"ec2": "InternalError", "dynamodb": "InternalServerError", "pricing": "InternalErrorException"}
 
 
 @dataclass
@@ -118,9 +120,13 @@ class Control:
                 with self._lock:
                     return 200, {"faults": [f.as_json() for f in self._faults if f.remaining != 0]}
             if method == "DELETE":
+                account = parse_qs(environ.get("QUERY_STRING", "")).get("account", [None])[0]
                 with self._lock:
-                    self._faults.clear()
-                return 200, {"faults": []}
+                    if account is None:
+                        self._faults.clear()
+                    else:
+                        self._faults = [f for f in self._faults if f.account != account]
+                    return 200, {"faults": [f.as_json() for f in self._faults if f.remaining != 0]}
             if method == "POST":
                 try:
                     spec = json.loads(body or b"null")

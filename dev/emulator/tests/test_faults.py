@@ -1,17 +1,42 @@
-"""Fault injection and call counting over /_plgov/."""
+"""Fault injection and call counting over /_plgov/.
+
+Every test arms faults for an account of its own and disarms only that account's faults
+(`DELETE /_plgov/faults?account=ID`), so tests running in parallel never clear each other's."""
 
 from __future__ import annotations
 
+import boto3
 import botocore.exceptions
 import pytest
 import requests
 
-from conftest import URL, client_for, create_service, new_account
+from conftest import REGION, URL, client_for, create_service, new_account
+
 
 def arm(**fault):
     response = requests.post(f"{URL}/_plgov/faults", json=fault, timeout=5)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def armed(account: str) -> list[dict]:
+    faults = requests.get(f"{URL}/_plgov/faults", timeout=5).json()["faults"]
+    return [f for f in faults if f["account"] == account]
+
+
+def disarm(account: str) -> list[dict]:
+    """Disarms this account's faults; returns the faults still armed (any account's)."""
+    response = requests.delete(f"{URL}/_plgov/faults", params={"account": account}, timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()["faults"]
+
+
+@pytest.fixture
+def provider(emulator_url):
+    """An account of the test's own, whose faults are disarmed when the test ends."""
+    account = new_account()
+    yield account
+    disarm(account)
 
 
 def test_injected_throttling_reaches_the_client_then_clears(provider):
@@ -29,12 +54,25 @@ def test_injected_throttling_reaches_the_client_then_clears(provider):
 
 def test_fault_is_scoped_to_its_account(provider):
     arm(operation="DescribeVpcEndpointConnections", error="RequestLimitExceeded", count=-1, account=provider)
+    assert client_for("ec2", new_account()).describe_vpc_endpoint_connections()["VpcEndpointConnections"] == []
+    assert armed(provider)
+
+
+def test_disarming_one_account_leaves_the_others_armed(provider):
+    other = new_account()
     try:
-        assert client_for("ec2", new_account()).describe_vpc_endpoint_connections()["VpcEndpointConnections"] == []
-        faults = requests.get(f"{URL}/_plgov/faults", timeout=5).json()["faults"]
-        assert any(f["account"] == provider for f in faults)
+        for account in (provider, other):
+            arm(operation="DescribeVpcEndpointConnections", error="RequestLimitExceeded", count=-1, account=account)
+        remaining = disarm(provider)
+        assert not [f for f in remaining if f["account"] == provider]
+        assert [f["account"] for f in remaining if f["account"] == other] == [other]
+        assert client_for("ec2", provider).describe_vpc_endpoint_connections()["VpcEndpointConnections"] == []
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            client_for("ec2", other, retries=False).describe_vpc_endpoint_connections()
+        assert err.value.response["Error"]["Code"] == "RequestLimitExceeded"
     finally:
-        requests.delete(f"{URL}/_plgov/faults", timeout=5)
+        disarm(other)
+    assert not armed(other)
 
 
 def test_dynamodb_internal_error_and_counts(provider):
@@ -64,14 +102,21 @@ def test_fault_narrowed_by_body(provider):
     assert query("fine")["Items"] == []
     with pytest.raises(botocore.exceptions.ClientError):
         query("broken")
+    assert disarm(provider) is not None and not armed(provider)
+    assert query("broken")["Items"] == []
 
 
-def test_cloudwatch_fault_in_cbor(emulator_url):
+def test_cloudwatch_fault_in_cbor(provider):
     from test_cloudwatch_cbor import call
-    arm(operation="PutMetricData", service="cloudwatch", error="Throttling", count=1)
-    status, out = call("PutMetricData", {"Namespace": "Test/Faults", "MetricData": [{"MetricName": "M", "Value": 1.0}]})
+    key = boto3.client("sts", endpoint_url=URL, region_name=REGION, aws_access_key_id="testing",
+                       aws_secret_access_key="testing").assume_role(
+        RoleArn=f"arn:aws:iam::{provider}:role/plgov-test", RoleSessionName="cbor")["Credentials"]["AccessKeyId"]
+    arm(operation="PutMetricData", service="cloudwatch", error="Throttling", count=1, account=provider)
+    metric = {"Namespace": "Test/Faults", "MetricData": [{"MetricName": "M", "Value": 1.0}]}
+    assert call("PutMetricData", metric)[0] == 200  # another account's call is not failed
+    status, out = call("PutMetricData", metric, account_key=key)
     assert status == 400 and out["__type"] == "Throttling"
-    status, _ = call("PutMetricData", {"Namespace": "Test/Faults", "MetricData": [{"MetricName": "M", "Value": 1.0}]})
+    status, _ = call("PutMetricData", metric, account_key=key)
     assert status == 200
 
 
