@@ -148,7 +148,7 @@ async fn approver_scenario(p: &Paths) -> (Value, f64) {
     }
     let accounts: Vec<String> = (0..5).map(|_| random_account()).collect();
     for account in &accounts[..4] {
-        provider.put_item("*", account, &[]).await;
+        provider.put_rule("*", account, "allow").await;
     }
     for service in &services {
         for account in &accounts {

@@ -15,9 +15,11 @@ Examples:
   plgov --stack plgov audit --since 7d --json
   plgov cost estimate --region us-east-1 --azs 2 --gb-per-month 1000
 
-Target: --stack reads the table names, the namespace and the approver's defaults from the stack's
-outputs and parameters; or give --allowlist-table / --audit-table (or PLGOV_* variables). AWS access
-follows the standard chain (profile, environment, AWS_ENDPOINT_URL for a local emulator).
+Target: --stack reads the table names, the namespace and the approver's settings (GovernedServices,
+UnmatchedAction, DryRun, AuditRetentionDays) from the stack's outputs and parameters; or give
+--allowlist-table / --audit-table (or PLGOV_* variables), and for reconcile every approver setting
+(--governed-services, --unmatched-action, --deployment-dry-run, --audit-retention-days, --namespace).
+AWS access follows the standard chain (profile, environment, AWS_ENDPOINT_URL for a local emulator).
 
 Exit codes: 0 done; 1 an AWS call failed; 2 invalid input (nothing was written);
 3 refused: the rule exists (use --replace) or needs an explicit flag.";
@@ -48,6 +50,18 @@ pub struct TargetArgs {
     /// The metrics namespace (instead of --stack).
     #[arg(long, global = true, env = "PLGOV_METRICS_NAMESPACE")]
     pub namespace: Option<String>,
+    /// The approver's GovernedServices, `all` or a comma-separated list of ids (instead of --stack).
+    #[arg(long, global = true, env = "PLGOV_GOVERNED_SERVICES")]
+    pub governed_services: Option<String>,
+    /// The approver's UnmatchedAction, `reject` or `leave` (instead of --stack).
+    #[arg(long, global = true, env = "PLGOV_UNMATCHED_ACTION")]
+    pub unmatched_action: Option<String>,
+    /// The approver's DryRun, `true` or `false` (instead of --stack).
+    #[arg(long, global = true, env = "PLGOV_DEPLOYMENT_DRY_RUN")]
+    pub deployment_dry_run: Option<String>,
+    /// The approver's AuditRetentionDays (instead of --stack).
+    #[arg(long, global = true, env = "PLGOV_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +167,10 @@ pub enum RulesCommand {
         service: String,
         #[arg(long)]
         account: String,
+        /// Take --service and --account as the stored keys, unchecked: to remove a malformed item
+        /// that `rules list` shows (e.g. an upper-case service id).
+        #[arg(long)]
+        exact: bool,
     },
 }
 
@@ -190,10 +208,15 @@ pub enum PolicyCommand {
         #[arg(long, value_enum)]
         dry_run: Option<OnOff>,
     },
-    /// Show the policies (of one service, or all).
+    /// Show the policies (of one service, or all), malformed ones as such.
     Show {
         #[arg(long)]
         service: Option<String>,
+    },
+    /// Remove a service's policy item (the deployment's defaults apply again).
+    Remove {
+        #[arg(long)]
+        service: String,
     },
 }
 

@@ -8,9 +8,9 @@ mod output;
 mod target;
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use plgov_shared::adapters::epoch_now;
 use plgov_shared::domain::allowlist::Effect;
 
 use args::{Cli, Command, CostCommand, PolicyCommand, RuleAction, RulesCommand};
@@ -33,14 +33,11 @@ async fn main() -> ExitCode {
 async fn context(cli: &Cli) -> Result<Context, CliError> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let target = target::resolve(&cli.target, &sdk).await?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
     Ok(Context {
         sdk,
         target,
         json: cli.json,
-        now,
+        now: epoch_now(),
     })
 }
 
@@ -57,8 +54,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             action: RulesCommand::List { service },
         } => commands::rules::list(&ctx().await?, service.as_deref()).await,
         Command::Rules {
-            action: RulesCommand::Remove { service, account },
-        } => commands::rules::remove(&ctx().await?, service, account).await,
+            action:
+                RulesCommand::Remove {
+                    service,
+                    account,
+                    exact,
+                },
+        } => commands::rules::remove(&ctx().await?, service, account, *exact).await,
         Command::Policy {
             action:
                 PolicyCommand::Set {
@@ -71,6 +73,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Policy {
             action: PolicyCommand::Show { service },
         } => commands::policy::show(&ctx().await?, service.as_deref()).await,
+        Command::Policy {
+            action: PolicyCommand::Remove { service },
+        } => commands::policy::remove(&ctx().await?, service).await,
         Command::Explain { service, account } => {
             commands::decide::explain(&ctx().await?, service, account).await
         }

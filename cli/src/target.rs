@@ -1,23 +1,34 @@
 //! Which deployment the commands act on: from the stack's outputs and parameters, or from flags.
+//!
+//! The approver's settings are read strictly: a stack parameter that is missing or does not
+//! read is an error, never a default, so `plgov reconcile` acts exactly as the deployment does.
 
 use std::collections::HashMap;
 
 use aws_config::SdkConfig;
-use plgov_shared::config::parse_governed;
+use plgov_shared::config::{Env, parse_governed};
 use plgov_shared::domain::allowlist::{ServicePolicy, UnmatchedAction};
-use plgov_shared::usecases::reconcile::Governed;
+use plgov_shared::usecases::reconcile::{Governed, ReconcileSettings};
 
 use crate::args::TargetArgs;
 use crate::error::CliError;
+
+/// The approver's settings for `reconcile`, `explain` and `connections`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub settings: ReconcileSettings,
+    /// Where they came from, for messages: `stack plgov` or `flags`.
+    pub source: String,
+}
 
 #[derive(Debug, Clone)]
 pub struct Target {
     pub allowlist_table: Option<String>,
     pub audit_table: Option<String>,
-    pub namespace: String,
-    /// The approver's defaults (stack parameters UnmatchedAction and DryRun).
-    pub defaults: ServicePolicy,
-    pub governed: Governed,
+    /// The metrics namespace, when the stack or a flag gave it.
+    pub namespace: Option<String>,
+    /// The approver's settings, or why they are not known.
+    pub deployment: Result<Deployment, String>,
 }
 
 impl Target {
@@ -32,22 +43,125 @@ impl Target {
             CliError::invalid("no audit table: give --stack NAME (or --audit-table, or PLGOV_STACK / PLGOV_AUDIT_TABLE)")
         })
     }
+
+    /// The approver's settings, required (reconcile acts with them).
+    pub fn deployment(&self) -> Result<&Deployment, CliError> {
+        self.deployment
+            .as_ref()
+            .map_err(|why| CliError::invalid(why.clone()))
+    }
+
+    /// The approver's defaults where known; otherwise the built-in ones, said on stderr.
+    pub fn defaults_or_builtin(&self) -> (ServicePolicy, Governed) {
+        match &self.deployment {
+            Ok(d) => (d.settings.defaults, d.settings.governed.clone()),
+            Err(why) => {
+                eprintln!(
+                    "note: the deployment's settings are not known ({why}); assuming UnmatchedAction=reject, DryRun=false, every service"
+                );
+                (ServicePolicy::default(), Governed::All)
+            }
+        }
+    }
+}
+
+const SETTING_FLAGS: [&str; 4] = [
+    "--governed-services",
+    "--unmatched-action",
+    "--deployment-dry-run",
+    "--audit-retention-days",
+];
+
+fn setting_flags(args: &TargetArgs) -> [Option<&str>; 4] {
+    [
+        args.governed_services.as_deref(),
+        args.unmatched_action.as_deref(),
+        args.deployment_dry_run.as_deref(),
+        args.audit_retention_days.as_deref(),
+    ]
+}
+
+/// The approver's settings from the four values (stack parameters or flags), strictly.
+fn deployment(
+    values: [Option<&str>; 4],
+    names: [&str; 4],
+    source: String,
+) -> Result<Deployment, String> {
+    let missing: Vec<&str> = values
+        .iter()
+        .zip(names)
+        .filter(|(v, _)| v.is_none())
+        .map(|(_, n)| n)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("{source} does not give {}", missing.join(", ")));
+    }
+    let [governed, unmatched, dry_run, retention] = values.map(Option::unwrap_or_default);
+    let bad = |name: &str, value: &str, expected: &str| {
+        format!("{source}: {name} is {value:?}, expected {expected}")
+    };
+    let governed =
+        parse_governed(Some(governed)).map_err(|e| format!("{source}: {}", e.problem))?;
+    let unmatched = UnmatchedAction::parse(unmatched)
+        .ok_or_else(|| bad(names[1], unmatched, "`reject` or `leave`"))?;
+    let dry_run = match dry_run {
+        "true" => true,
+        "false" => false,
+        other => return Err(bad(names[2], other, "`true` or `false`")),
+    };
+    let audit_retention_days = retention
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=36_500).contains(d))
+        .ok_or_else(|| {
+            bad(
+                names[3],
+                retention,
+                "a whole number of days from 1 to 36500",
+            )
+        })?;
+    Ok(Deployment {
+        settings: ReconcileSettings {
+            governed,
+            defaults: ServicePolicy {
+                unmatched,
+                revoke: false,
+                dry_run,
+            },
+            audit_retention_days,
+        },
+        source,
+    })
 }
 
 pub async fn resolve(args: &TargetArgs, sdk: &SdkConfig) -> Result<Target, CliError> {
-    let mut target = Target {
-        allowlist_table: args.allowlist_table.clone(),
-        audit_table: args.audit_table.clone(),
-        namespace: args
-            .namespace
-            .clone()
-            .unwrap_or_else(|| plgov_shared::config::DEFAULT_NAMESPACE.to_owned()),
-        defaults: ServicePolicy::default(),
-        governed: Governed::All,
-    };
     let Some(stack) = &args.stack else {
-        return Ok(target);
+        let namespace = args.namespace.clone();
+        let mut from_flags = deployment(setting_flags(args), SETTING_FLAGS, "the flags".into());
+        if namespace.is_none() {
+            from_flags = from_flags.and(Err("the flags do not give --namespace".to_owned()));
+        }
+        return Ok(Target {
+            allowlist_table: args.allowlist_table.clone(),
+            audit_table: args.audit_table.clone(),
+            namespace,
+            deployment: from_flags.map_err(|why| {
+                format!(
+                    "{why}: give --stack NAME, or every approver setting ({}, --namespace)",
+                    SETTING_FLAGS.join(", ")
+                )
+            }),
+        });
     };
+    if let Some(flag) = setting_flags(args)
+        .iter()
+        .zip(SETTING_FLAGS)
+        .find_map(|(v, n)| v.map(|_| n))
+    {
+        return Err(CliError::invalid(format!(
+            "{flag} comes from the stack's parameters with --stack; drop the flag"
+        )));
+    }
     let described = aws_sdk_cloudformation::Client::new(sdk)
         .describe_stacks()
         .stack_name(stack)
@@ -73,26 +187,81 @@ pub async fn resolve(args: &TargetArgs, sdk: &SdkConfig) -> Result<Target, CliEr
         .filter_map(|p| Some((p.parameter_key()?, p.parameter_value()?)))
         .collect();
     let output = |key: &str| outputs.get(key).map(|v| (*v).to_owned());
-    target.allowlist_table = args
-        .allowlist_table
-        .clone()
-        .or_else(|| output("AllowlistTableName"));
-    target.audit_table = args
-        .audit_table
-        .clone()
-        .or_else(|| output("AuditTableName"));
-    target.namespace = args
-        .namespace
-        .clone()
-        .or_else(|| output("MetricsNamespace"))
-        .unwrap_or(target.namespace);
-    if let Some(action) = parameters.get("UnmatchedAction") {
-        target.defaults.unmatched = UnmatchedAction::parse(action).unwrap_or_default();
+    let names = [
+        "GovernedServices",
+        "UnmatchedAction",
+        "DryRun",
+        "AuditRetentionDays",
+    ];
+    Ok(Target {
+        allowlist_table: args
+            .allowlist_table
+            .clone()
+            .or_else(|| output("AllowlistTableName")),
+        audit_table: args
+            .audit_table
+            .clone()
+            .or_else(|| output("AuditTableName")),
+        namespace: args
+            .namespace
+            .clone()
+            .or_else(|| output("MetricsNamespace")),
+        deployment: deployment(
+            names.map(|n| parameters.get(n).copied()),
+            names,
+            format!("stack {stack:?}"),
+        ),
+    })
+}
+
+/// Checks a namespace the way the functions do.
+pub fn namespace(value: &str) -> Result<String, CliError> {
+    Env(|_: &str| Some(value.to_owned()))
+        .namespace("--namespace")
+        .map_err(CliError::invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: [&str; 4] = ["G", "U", "D", "R"];
+
+    #[test]
+    fn settings_read_strictly_and_name_what_is_wrong() {
+        let ok = deployment(
+            [Some("vpce-svc-0a"), Some("leave"), Some("true"), Some("30")],
+            NAMES,
+            "stack \"x\"".into(),
+        )
+        .unwrap();
+        assert!(ok.settings.defaults.dry_run);
+        assert_eq!(ok.settings.defaults.unmatched, UnmatchedAction::Leave);
+        assert_eq!(ok.settings.audit_retention_days, 30);
+        for (values, expected) in [
+            (
+                [None, Some("leave"), None, Some("30")],
+                "does not give G, D",
+            ),
+            (
+                [Some("all"), Some("Leave"), Some("true"), Some("30")],
+                "U is \"Leave\"",
+            ),
+            (
+                [Some("all"), Some("leave"), Some("yes"), Some("30")],
+                "D is \"yes\"",
+            ),
+            (
+                [Some("all"), Some("leave"), Some("true"), Some("0")],
+                "R is \"0\"",
+            ),
+            (
+                [Some("svc"), Some("leave"), Some("true"), Some("1")],
+                "invalid endpoint service id",
+            ),
+        ] {
+            let err = deployment(values, NAMES, "stack \"x\"".into()).unwrap_err();
+            assert!(err.contains(expected), "{err} should contain {expected}");
+        }
     }
-    target.defaults.dry_run = parameters
-        .get("DryRun")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    target.governed =
-        parse_governed(parameters.get("GovernedServices").copied()).map_err(CliError::invalid)?;
-    Ok(target)
 }

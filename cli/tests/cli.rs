@@ -2,9 +2,9 @@
 
 use std::process::{Command, Output};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ec2::types::Filter;
 use plgov_integration_tests::*;
+use plgov_shared::tables::RawValue;
 use serde_json::Value;
 
 struct Plgov {
@@ -53,15 +53,7 @@ impl Plgov {
     }
 
     async fn allowlist_len(&self) -> usize {
-        self.provider
-            .dynamodb
-            .scan()
-            .table_name(ALLOWLIST_TABLE)
-            .send()
-            .await
-            .unwrap()
-            .items()
-            .len()
+        self.provider.allowlist().entries().await.unwrap().len()
     }
 
     async fn states(&self, service: &str) -> Vec<(String, String)> {
@@ -86,6 +78,20 @@ impl Plgov {
         states
     }
 }
+
+/// The approver's settings, given as flags (a stack would give them as parameters).
+const DEPLOYMENT: [&str; 10] = [
+    "--governed-services",
+    "all",
+    "--unmatched-action",
+    "reject",
+    "--deployment-dry-run",
+    "false",
+    "--audit-retention-days",
+    "400",
+    "--namespace",
+    "PrivateLinkGovernor",
+];
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -321,7 +327,13 @@ async fn explain_agrees_with_what_reconcile_then_does_and_dry_runs_change_nothin
         .collect();
     assert!(would.contains(&(allowed_endpoint.clone(), "accept".into())));
     assert!(would.contains(&(unmatched_endpoint.clone(), "reject".into())));
-    let dry = p.json(&["reconcile", "--service", &service, "--dry-run"]);
+    let dry = p.json(
+        &[
+            &DEPLOYMENT[..],
+            &["reconcile", "--service", &service, "--dry-run"],
+        ]
+        .concat(),
+    );
     assert_eq!(dry["dryRun"], true);
     assert_eq!(dry["accepted"], serde_json::json!([allowed_endpoint]));
     assert_eq!(
@@ -339,7 +351,7 @@ async fn explain_agrees_with_what_reconcile_then_does_and_dry_runs_change_nothin
         "a dry run is audited as one"
     );
 
-    let done = p.json(&["reconcile", "--service", &service]);
+    let done = p.json(&[&DEPLOYMENT[..], &["reconcile", "--service", &service]].concat());
     assert_eq!(done["accepted"], serde_json::json!([allowed_endpoint]));
     assert_eq!(done["rejected"], serde_json::json!([unmatched_endpoint]));
     let after: std::collections::BTreeMap<_, _> = p.states(&service).await.into_iter().collect();
@@ -382,15 +394,7 @@ async fn explain_agrees_with_what_reconcile_then_does_and_dry_runs_change_nothin
         ])["decision"],
         "leave"
     );
-    p.provider
-        .dynamodb
-        .delete_item()
-        .table_name(ALLOWLIST_TABLE)
-        .key("pk", AttributeValue::S(service.clone()))
-        .key("sk", AttributeValue::S(allowed.clone()))
-        .send()
-        .await
-        .unwrap();
+    p.provider.delete_item(&service, &allowed).await;
     assert_eq!(
         p.json(&["explain", "--service", &service, "--account", &allowed])["ifEstablished"]["decision"],
         "revoke"
@@ -452,4 +456,158 @@ async fn cost_estimate_matches_the_hand_computed_figures() {
     ]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("mars-1"));
+}
+
+#[tokio::test]
+async fn reconcile_acts_only_with_the_deployment_settings_and_names_the_operator() {
+    let p = Plgov::new().await;
+    let service = create_service(&p.provider.account, true).await;
+    let consumer = random_account();
+    let endpoint = create_endpoint(&consumer, &service, 1).await;
+    p.json(&[
+        "allow",
+        "add",
+        "--service",
+        &service,
+        "--account",
+        &consumer,
+    ]);
+
+    // Without --stack and without every setting: refused, nothing changed, naming what is missing.
+    let bare = p.run(&["reconcile", "--service", &service]);
+    assert_eq!(bare.status.code(), Some(2), "{}", stderr(&bare));
+    assert!(
+        stderr(&bare).contains("--governed-services") && stderr(&bare).contains("--stack"),
+        "{}",
+        stderr(&bare)
+    );
+    let partial = p.run(&[
+        "reconcile",
+        "--governed-services",
+        "all",
+        "--unmatched-action",
+        "reject",
+    ]);
+    assert_eq!(partial.status.code(), Some(2));
+    assert!(
+        stderr(&partial).contains("--deployment-dry-run"),
+        "{}",
+        stderr(&partial)
+    );
+    let bad = p.run(
+        &[
+            &DEPLOYMENT[..6],
+            &[
+                "--audit-retention-days",
+                "0",
+                "--namespace",
+                "PrivateLinkGovernor",
+                "reconcile",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--audit-retention-days is \"0\""),
+        "{}",
+        stderr(&bad)
+    );
+    assert_eq!(
+        p.states(&service).await,
+        [(endpoint.clone(), "pendingAcceptance".to_owned())]
+    );
+
+    // A deployment in dry run stays a dry run for the operator too.
+    let mut dry_deployment = DEPLOYMENT;
+    dry_deployment[5] = "true";
+    let dry = p.json(&[&dry_deployment[..], &["reconcile", "--service", &service]].concat());
+    assert_eq!(dry["dryRun"], true);
+    assert_eq!(
+        p.states(&service).await,
+        [(endpoint.clone(), "pendingAcceptance".to_owned())]
+    );
+
+    let done = p.json(&[&DEPLOYMENT[..], &["reconcile", "--service", &service]].concat());
+    assert_eq!(done["accepted"], serde_json::json!([endpoint]));
+    assert_eq!(done["decisions"][0]["outcome"]["result"], "changed");
+    let audit = p.json(&["audit", "--service", &service]);
+    let live = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["dryRun"] == false)
+        .unwrap();
+    let trigger = live["trigger"].as_str().unwrap();
+    assert!(
+        trigger.starts_with("operator:arn:") && trigger.contains(&p.provider.account),
+        "{trigger}"
+    );
+    assert_eq!(live["outcome"], "changed");
+}
+
+#[tokio::test]
+async fn malformed_items_are_listed_as_malformed_and_a_malformed_policy_is_not_overwritten() {
+    let p = Plgov::new().await;
+    let service = "vpce-svc-0123456789abcdef0";
+    p.provider
+        .put_raw(&[
+            ("pk", RawValue::S(service.into())),
+            ("sk", RawValue::S("111122223333".into())),
+            ("Effect", RawValue::S("deny".into())),
+        ])
+        .await;
+    p.provider
+        .put_raw(&[
+            ("pk", RawValue::S(service.into())),
+            ("sk", RawValue::S("#policy".into())),
+            ("dry_run", RawValue::S("true".into())),
+        ])
+        .await;
+    let rules = p.json(&["rules", "list", "--service", service]);
+    let [row] = &rules.as_array().unwrap()[..] else {
+        panic!("{rules}")
+    };
+    assert_eq!(row["malformed"], true);
+    assert!(
+        row["problem"]
+            .as_str()
+            .unwrap()
+            .contains("unknown attribute `Effect`")
+    );
+    let text = String::from_utf8_lossy(&p.run(&["rules", "list"]).stdout).into_owned();
+    assert!(text.contains("MALFORMED, holds service"), "{text}");
+
+    let shown = p.json(&["policy", "show", "--service", service]);
+    assert_eq!(shown[0]["malformed"], true);
+    assert!(
+        shown[0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("`dry_run` must be a boolean")
+    );
+    let set = p.run(&["policy", "set", "--service", service, "--revoke", "on"]);
+    assert_eq!(set.status.code(), Some(3), "{}", stderr(&set));
+    assert!(stderr(&set).contains("policy remove"), "{}", stderr(&set));
+    let explained = p.json(&["explain", "--service", service, "--account", "111122223333"]);
+    assert_eq!(explained["decision"], "hold");
+    assert_eq!(explained["policyMalformed"], true);
+
+    p.json(&["policy", "remove", "--service", service]);
+    p.json(&["policy", "set", "--service", service, "--dry-run", "on"]);
+    assert_eq!(
+        p.json(&["policy", "show", "--service", service])[0]["set"]["dryRun"],
+        true
+    );
+    let removed = p.json(&[
+        "rules",
+        "remove",
+        "--service",
+        service,
+        "--account",
+        "111122223333",
+        "--exact",
+    ]);
+    assert_eq!(removed["result"], "removed");
+    assert_eq!(p.allowlist_len().await, 1, "only the policy is left");
 }

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use crate::domain::allowlist::RawItem;
+use crate::domain::allowlist::Allowlist;
 use crate::domain::audit::AuditRecord;
 use crate::domain::decision::Connection;
 use crate::domain::metrics::MetricPoint;
@@ -14,6 +14,8 @@ use crate::domain::{ConnectionState, EndpointId, ServiceId};
 #[error("{operation} failed: {message}")]
 pub struct PortError {
     pub operation: &'static str,
+    /// The error code AWS answered with (`RequestLimitExceeded`, ...), when there was one.
+    pub code: Option<String>,
     pub message: String,
     /// Throttling or a server error: the same call may succeed later.
     pub retryable: bool,
@@ -22,7 +24,7 @@ pub struct PortError {
 /// One endpoint id an Accept or Reject call did not change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unsuccessful {
-    pub endpoint: String,
+    pub endpoint: EndpointId,
     pub code: String,
     pub message: String,
 }
@@ -58,16 +60,16 @@ pub trait Connections: Sync {
 }
 
 pub trait AllowlistStore: Sync {
-    /// Every item whose partition key is `partition` (a service id or `*`), all pages.
-    fn items(
-        &self,
-        partition: &str,
-    ) -> impl Future<Output = Result<Vec<RawItem>, PortError>> + Send;
+    /// Every item of the allowlist, decoded: rules, policies and the malformed items
+    /// (read as last written).
+    fn load(&self) -> impl Future<Output = Result<Allowlist, PortError>> + Send;
 }
 
 pub trait AuditLog: Sync {
-    /// Writes the records in as few calls as the store allows.
-    fn write(&self, records: &[AuditRecord]) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Appends the records in as few calls as the store allows. A record whose key is there
+    /// already is left as it is: the first record wins, none is ever overwritten.
+    fn append(&self, records: &[AuditRecord])
+    -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 pub trait Metrics: Sync {

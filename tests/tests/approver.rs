@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ec2::types::Filter;
-use connection_approver::{Approver, epoch_now};
+use connection_approver::Approver;
 use plgov_integration_tests::*;
+use plgov_shared::adapters::epoch_now;
 use plgov_shared::domain::ConnectionState;
+use plgov_shared::tables::RawValue;
 use serde_json::{Value, json};
 
 const FIXTURE_SERVICE: &str = "vpce-svc-0123456789abcdef0";
@@ -38,6 +39,11 @@ async fn sweep(approver: &Approver) -> plgov_shared::usecases::reconcile::Reconc
         .unwrap()
 }
 
+/// Typed ids as the strings the harness uses.
+fn ids(list: &[plgov_shared::domain::EndpointId]) -> Vec<String> {
+    list.iter().map(ToString::to_string).collect()
+}
+
 fn calls(approver: &Approver, operation: &str) -> u64 {
     approver.calls().count(operation)
 }
@@ -64,31 +70,17 @@ async fn scenario() -> Scenario {
     for owner in [0, 0, 1, 1, 2, 3, 3] {
         endpoints.push((owner, create_endpoint(&accounts[owner], &service, 1).await));
     }
-    provider.put_item(&service, &accounts[0], &[]).await;
+    provider.put_rule(&service, &accounts[0], "allow").await;
+    provider.put_rule("*", &accounts[1], "allow").await;
+    provider.put_rule("*", &accounts[2], "deny").await;
+    provider.put_rule(&service, &accounts[2], "allow").await;
     provider
-        .put_item(
-            "*",
-            &accounts[1],
-            &[("effect", AttributeValue::S("allow".into()))],
-        )
-        .await;
-    provider
-        .put_item(
-            "*",
-            &accounts[2],
-            &[("effect", AttributeValue::S("deny".into()))],
-        )
-        .await;
-    provider.put_item(&service, &accounts[2], &[]).await;
-    provider
-        .put_item(
-            &service,
-            &accounts[3],
-            &[(
-                "expires_at",
-                AttributeValue::N((epoch_now() - 60).to_string()),
-            )],
-        )
+        .put_raw(&[
+            ("pk", RawValue::S(service.clone())),
+            ("sk", RawValue::S(accounts[3].clone())),
+            ("effect", RawValue::S("allow".into())),
+            ("expires_at", RawValue::N((epoch_now() - 60).to_string())),
+        ])
         .await;
     Scenario {
         provider,
@@ -138,7 +130,7 @@ async fn a_sweep_decides_the_scenario_with_one_accept_and_one_reject_call() {
     let deny = summary
         .decisions
         .iter()
-        .find(|d| d.owner == s.accounts[2])
+        .find(|d| d.owner.as_str() == s.accounts[2])
         .unwrap();
     assert_eq!(
         deny.reason,
@@ -156,7 +148,7 @@ async fn a_sweep_decides_the_scenario_with_one_accept_and_one_reject_call() {
         delta("ec2:AcceptVpcEndpointConnections") + delta("ec2:RejectVpcEndpointConnections"),
         0
     );
-    assert_eq!(delta("dynamodb:BatchWriteItem"), 0);
+    assert_eq!(delta("dynamodb:TransactWriteItems"), 0);
     assert_eq!(s.provider.audit().await.len(), 7);
 }
 
@@ -164,11 +156,11 @@ async fn a_sweep_decides_the_scenario_with_one_accept_and_one_reject_call() {
 async fn unmatched_leave_keeps_a4_pending_and_dry_run_changes_nothing() {
     let s = scenario().await;
     s.provider
-        .put_item(
-            &s.service,
-            "#policy",
-            &[("unmatched", AttributeValue::S("leave".into()))],
-        )
+        .put_raw(&[
+            ("pk", RawValue::S(s.service.clone())),
+            ("sk", RawValue::S("#policy".into())),
+            ("unmatched", RawValue::S("leave".into())),
+        ])
         .await;
     let dry = s
         .provider
@@ -226,14 +218,14 @@ async fn revoke_rejects_an_established_connection_whose_rule_was_deleted() {
     let kept = sweep(&approver).await;
     assert!(kept.revoked.is_empty(), "revoke is off by default");
     s.provider
-        .put_item(
-            &s.service,
-            "#policy",
-            &[("revoke", AttributeValue::Bool(true))],
-        )
+        .put_raw(&[
+            ("pk", RawValue::S(s.service.clone())),
+            ("sk", RawValue::S("#policy".into())),
+            ("revoke", RawValue::Bool(true)),
+        ])
         .await;
     let summary = sweep(&approver).await;
-    let mut revoked = summary.revoked.clone();
+    let mut revoked: Vec<String> = summary.revoked.iter().map(ToString::to_string).collect();
     revoked.sort();
     let mut expected: Vec<String> = s
         .endpoints
@@ -264,20 +256,21 @@ async fn revoke_rejects_an_established_connection_whose_rule_was_deleted() {
 }
 
 #[tokio::test]
-async fn an_allowlist_read_fault_leaves_that_service_untouched_and_decides_the_other() {
+async fn a_connections_read_fault_leaves_that_service_untouched_and_decides_the_other() {
     let provider = Provider::new().await;
     let broken = create_service(&provider.account, true).await;
     let fine = create_service(&provider.account, true).await;
     let consumer = random_account();
     let broken_endpoint = create_endpoint(&consumer, &broken, 1).await;
     let fine_endpoint = create_endpoint(&consumer, &fine, 1).await;
-    provider.put_item("*", &consumer, &[]).await;
+    provider.put_rule("*", &consumer, "allow").await;
     arm_fault(
-        json!({"operation": "Query", "service": "dynamodb", "account": provider.account,
-                     "body_contains": broken, "error": "InternalServerError", "status": 500, "count": -1}),
+        json!({"operation": "DescribeVpcEndpointConnections", "service": "ec2", "account": provider.account,
+               "body_contains": broken, "error": "InternalError", "status": 500, "count": -1}),
     );
     let approver = provider.approver(&[("GOVERNED_SERVICES", &format!("{broken},{fine}"))]);
     let summary = sweep(&approver).await;
+    disarm_faults(&provider.account);
     assert_eq!(
         states(&provider, &broken).await[&broken_endpoint],
         ConnectionState::PendingAcceptance
@@ -286,17 +279,50 @@ async fn an_allowlist_read_fault_leaves_that_service_untouched_and_decides_the_o
         states(&provider, &fine).await[&fine_endpoint],
         ConnectionState::Available
     );
-    assert_eq!(summary.accepted, [fine_endpoint]);
+    assert_eq!(ids(&summary.accepted), [fine_endpoint]);
     assert_eq!(summary.errors.len(), 1);
     assert_eq!(
-        summary.errors[0].service_id.as_deref(),
+        summary.errors[0].service_id.as_ref().map(|s| s.as_str()),
         Some(broken.as_str())
     );
     assert!(
-        summary.errors[0].message.contains("Query failed"),
+        summary.errors[0]
+            .message
+            .contains("DescribeVpcEndpointConnections failed"),
         "{}",
         summary.errors[0].message
     );
+}
+
+#[tokio::test]
+async fn an_allowlist_read_fault_decides_nothing_anywhere() {
+    let provider = Provider::new().await;
+    let service = create_service(&provider.account, true).await;
+    let consumer = random_account();
+    let endpoint = create_endpoint(&consumer, &service, 1).await;
+    provider.put_rule("*", &consumer, "allow").await;
+    arm_fault(
+        json!({"operation": "Scan", "service": "dynamodb", "account": provider.account,
+               "error": "InternalServerError", "status": 500, "count": -1}),
+    );
+    let approver = provider.approver(&[]);
+    let summary = sweep(&approver).await;
+    disarm_faults(&provider.account);
+    assert_eq!(
+        states(&provider, &service).await[&endpoint],
+        ConnectionState::PendingAcceptance
+    );
+    assert!(summary.accepted.is_empty());
+    assert_eq!(summary.services_reconciled, 0);
+    assert!(
+        summary
+            .errors
+            .iter()
+            .all(|e| e.message.contains("Scan failed")),
+        "{:?}",
+        summary.errors
+    );
+    assert_eq!(calls(&approver, "DescribeVpcEndpointConnections"), 0);
 }
 
 #[tokio::test]
@@ -311,7 +337,7 @@ async fn a_sweep_of_2500_pending_connections_paginates_and_batches() {
         created += create_endpoints(consumer, &service, n).await;
     }
     assert_eq!(created, 2500);
-    provider.put_item(&service, &allowed, &[]).await;
+    provider.put_rule(&service, &allowed, "allow").await;
     let approver = provider.approver(&[("GOVERNED_SERVICES", &service)]);
     let summary = sweep(&approver).await;
     assert!(
@@ -339,7 +365,12 @@ async fn a_sweep_of_2500_pending_connections_paginates_and_batches() {
         3,
         "pages of 1,000"
     );
-    assert_eq!(calls(&approver, "BatchWriteItem"), 2500u64.div_ceil(25));
+    // Decision records, then outcome records, in transactions of up to 100 conditional puts.
+    assert_eq!(
+        calls(&approver, "TransactWriteItems"),
+        2 * 2500u64.div_ceil(100)
+    );
+    assert_eq!(calls(&approver, "Scan"), 1, "the allowlist is read once");
     let now = states(&provider, &service).await;
     assert_eq!(
         now.values()
@@ -369,7 +400,7 @@ async fn each_trigger_shape_reconciles_the_right_services() {
     let provider = Provider::new().await;
     let named = create_service(&provider.account, true).await;
     let bystander = create_service(&provider.account, true).await;
-    provider.put_item("*", "*", &[]).await;
+    provider.put_rule("*", "*", "allow").await;
     let consumer = random_account();
     let approver = provider.approver(&[]); // GOVERNED_SERVICES=all
     for (file, reaches_bystander) in [
@@ -385,9 +416,12 @@ async fn each_trigger_shape_reconciles_the_right_services() {
             .handle(&fixture(file, &named), epoch_now())
             .await
             .expect(file);
-        assert!(summary.accepted.contains(&on_named), "{file}: {summary:?}");
+        assert!(
+            ids(&summary.accepted).contains(&on_named),
+            "{file}: {summary:?}"
+        );
         assert_eq!(
-            summary.accepted.contains(&on_bystander),
+            ids(&summary.accepted).contains(&on_bystander),
             reaches_bystander,
             "{file}"
         );
@@ -411,7 +445,7 @@ async fn each_trigger_shape_reconciles_the_right_services() {
 async fn a_malformed_event_of_each_kind_is_refused_and_changes_nothing() {
     let provider = Provider::new().await;
     let service = create_service(&provider.account, true).await;
-    provider.put_item("*", "*", &[]).await;
+    provider.put_rule("*", "*", "allow").await;
     let endpoint = create_endpoint(&random_account(), &service, 1).await;
     let approver = provider.approver(&[]);
     for (file, names) in [
@@ -439,5 +473,74 @@ async fn a_malformed_event_of_each_kind_is_refused_and_changes_nothing() {
     assert_eq!(
         states(&provider, &service).await[&endpoint],
         ConnectionState::PendingAcceptance
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_trigger_keeps_the_first_decision_record_and_a_failed_accept_leaves_its_error() {
+    use plgov_shared::domain::audit::{AuditRecord, Outcome};
+    let provider = Provider::new().await;
+    let service = create_service(&provider.account, true).await;
+    let consumer = random_account();
+    let endpoint = create_endpoint(&consumer, &service, 1).await;
+    provider.put_rule(&service, &consumer, "allow").await;
+    let approver = provider.approver(&[]);
+    let notification = fixture("sns-connection-notification.json", &service);
+    // Every attempt of the first Accept is throttled (the SDK tries three times).
+    arm_fault(
+        json!({"operation": "AcceptVpcEndpointConnections", "account": provider.account,
+                     "error": "RequestLimitExceeded", "count": 3}),
+    );
+    let (t1, t2, t3) = (1_900_000_000, 1_900_000_300, 1_900_000_600);
+    let first = approver.handle(&notification, t1).await.unwrap();
+    assert!(first.accepted.is_empty());
+    assert!(
+        first.errors[0].message.starts_with("RequestLimitExceeded"),
+        "{:?}",
+        first.errors
+    );
+    let records = provider.audit_records().await;
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert!(records.iter().any(|r| matches!(r, AuditRecord::Outcome(o)
+        if matches!(&o.outcome, Outcome::Failed { code, .. } if code == "RequestLimitExceeded"))));
+
+    // The notification is delivered again: the same decision, now carried out.
+    let replay = approver.handle(&notification, t2).await.unwrap();
+    assert_eq!(ids(&replay.accepted), std::slice::from_ref(&endpoint));
+    // And once more: nothing left to decide, nothing written.
+    let again = approver.handle(&notification, t3).await.unwrap();
+    assert!(again.accepted.is_empty() && again.errors.is_empty());
+
+    let records = provider.audit_records().await;
+    let decisions: Vec<_> = records
+        .iter()
+        .filter_map(|r| match r {
+            AuditRecord::Decision(d) => Some(d),
+            AuditRecord::Outcome(_) => None,
+        })
+        .collect();
+    assert_eq!(decisions.len(), 1, "no second decision record: {records:?}");
+    assert_eq!(
+        decisions[0].decided_at, t1,
+        "the first record's time stands"
+    );
+    let mut outcomes: Vec<(i64, String)> = records
+        .iter()
+        .filter_map(|r| match r {
+            AuditRecord::Outcome(o) => Some((o.attempted_at, o.outcome.to_string())),
+            AuditRecord::Decision(_) => None,
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            (t1, "failed: RequestLimitExceeded".to_owned()),
+            (t2, "changed".to_owned())
+        ]
+    );
+    assert_eq!(
+        states(&provider, &service).await[&endpoint],
+        ConnectionState::Available
     );
 }

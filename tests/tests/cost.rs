@@ -1,10 +1,10 @@
 //! The cost reporter against the local emulator: inventory, traffic, month-to-date, metrics.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ec2::types::VpcEndpointType;
-use connection_approver::epoch_now;
 use plgov_integration_tests::*;
 use plgov_shared::domain::hour::Hour;
+use plgov_shared::ports::MonthToDateStore;
+use plgov_shared::tables::DynamoMonthToDate;
 use plgov_shared::usecases::cost::CostSummary;
 use serde_json::json;
 
@@ -14,9 +14,14 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
 }
 
-/// The hour being priced: the current one, so that endpoints created now were provisioned in it.
-fn this_hour() -> Hour {
-    Hour::containing(epoch_now())
+/// The hour being priced, whatever the day the tests run: the endpoints are backdated to before
+/// it, and the functions are told the clock reads ten minutes past its end.
+fn priced_hour() -> Hour {
+    Hour::parse("2026-11-15T10:00:00Z").unwrap()
+}
+
+fn now() -> i64 {
+    priced_hour().end() + 600
 }
 
 fn row<'a>(summary: &'a CostSummary, id: &str) -> &'a plgov_shared::domain::cost::EndpointCost {
@@ -42,7 +47,7 @@ async fn fleet() -> Fleet {
     provider.create_cost_table().await;
     let service = create_service(&provider.account, false).await;
     let name = format!("com.amazonaws.vpce.{REGION}.{service}");
-    Fleet {
+    let fleet = Fleet {
         one_az: provider
             .create_own_endpoint(VpcEndpointType::Interface, &name, 1)
             .await,
@@ -59,13 +64,24 @@ async fn fleet() -> Fleet {
             .create_own_endpoint(VpcEndpointType::GatewayLoadBalancer, &name, 1)
             .await,
         provider,
-    }
+    };
+    let all = [
+        &fleet.one_az,
+        &fleet.two_az,
+        &fleet.three_az,
+        &fleet.gateway,
+        &fleet.gwlb,
+    ];
+    fleet
+        .provider
+        .backdate(&all.map(|e| e.to_string()), priced_hour().start() - 86_400);
+    fleet
 }
 
 #[tokio::test]
 async fn an_hour_in_us_east_1_equals_the_hand_computed_figures() {
     let f = fleet().await;
-    let hour = this_hour();
+    let hour = priced_hour();
     f.provider
         .put_bytes_processed(&f.one_az, 10.0 * GIB, hour.start())
         .await;
@@ -77,7 +93,7 @@ async fn an_hour_in_us_east_1_equals_the_hand_computed_figures() {
         .await;
     let reporter = f.provider.reporter(&[]);
     let summary = reporter
-        .handle(&json!({"hour": hour.to_string()}), epoch_now())
+        .handle(&json!({"hour": hour.to_string()}), now())
         .await
         .unwrap();
     assert_eq!(summary.hour, hour.to_string());
@@ -145,57 +161,48 @@ async fn an_hour_in_us_east_1_equals_the_hand_computed_figures() {
 #[tokio::test]
 async fn pricing_an_hour_twice_does_not_double_the_month_to_date() {
     let f = fleet().await;
-    let hour = this_hour();
+    let hour = priced_hour();
     f.provider
         .put_bytes_processed(&f.three_az, 500.0 * GIB, hour.start())
         .await;
     let reporter = f.provider.reporter(&[]);
     let event = json!({"hour": hour.to_string()});
-    let first = reporter.handle(&event, epoch_now()).await.unwrap();
-    let second = reporter.handle(&event, epoch_now()).await.unwrap();
+    let first = reporter.handle(&event, now()).await.unwrap();
+    let second = reporter.handle(&event, now()).await.unwrap();
     assert_eq!(first, second);
-    let next = Hour::parse(&Hour::containing(hour.end()).to_string()).unwrap();
+    // The next hour counts it once; the first hour of the next month starts from zero.
+    let next = Hour::containing(hour.end());
     let later = reporter
-        .handle(&json!({"hour": next.to_string()}), epoch_now())
+        .handle(&json!({"hour": next.to_string()}), now() + 3600)
         .await
         .unwrap();
-    if next.month() == hour.month() {
-        assert!(
-            close(later.month_to_date_gb_before, 500.0),
-            "{}",
-            later.month_to_date_gb_before
-        );
-    } else {
-        assert!(
-            close(later.month_to_date_gb_before, 0.0),
-            "a new month starts from zero"
-        );
-    }
+    assert!(
+        close(later.month_to_date_gb_before, 500.0),
+        "{}",
+        later.month_to_date_gb_before
+    );
+    let next_month = Hour::parse("2026-12-01T00:00:00Z").unwrap();
+    let december = reporter
+        .handle(
+            &json!({"hour": next_month.to_string()}),
+            next_month.end() + 600,
+        )
+        .await
+        .unwrap();
+    assert!(
+        close(december.month_to_date_gb_before, 0.0),
+        "a new month starts from zero"
+    );
 }
 
 #[tokio::test]
 async fn an_hour_crossing_the_1_pb_boundary_is_priced_at_both_tiers() {
     let f = fleet().await;
-    let hour = this_hour();
-    // Earlier this month: 1,048,476 GB, 100 GB below the 1 PB boundary (recorded in an hour before).
+    let hour = priced_hour();
+    // Earlier this month: 1,048,476 GB, 100 GB below the 1 PB boundary (recorded an hour before).
     let earlier = Hour::containing(hour.start() - 3600);
-    let earlier_hour = if earlier.month() == hour.month() {
-        earlier
-    } else {
-        hour
-    };
-    assert_ne!(earlier_hour, hour, "run outside the first hour of a month");
-    f.provider
-        .dynamodb
-        .put_item()
-        .table_name(COST_TABLE)
-        .item(
-            "pk",
-            AttributeValue::S(format!("mtd#{REGION}#{}", hour.month())),
-        )
-        .item("sk", AttributeValue::S(earlier_hour.to_string()))
-        .item("gb", AttributeValue::N("1048476".into()))
-        .send()
+    DynamoMonthToDate::new(f.provider.dynamodb.clone(), COST_TABLE)
+        .record(REGION, earlier.start(), 1_048_476.0)
         .await
         .unwrap();
     f.provider
@@ -204,7 +211,7 @@ async fn an_hour_crossing_the_1_pb_boundary_is_priced_at_both_tiers() {
     let summary = f
         .provider
         .reporter(&[])
-        .handle(&json!({"hour": hour.to_string()}), epoch_now())
+        .handle(&json!({"hour": hour.to_string()}), now())
         .await
         .unwrap();
     assert!(close(summary.month_to_date_gb_before, 1_048_476.0));
@@ -223,7 +230,7 @@ async fn two_thousand_endpoints_in_few_calls_with_top_n_metrics() {
         create_endpoints(&provider.account, &service, 2000).await,
         2000
     );
-    let hour = this_hour();
+    let hour = priced_hour();
     let ec2 = aws_sdk_ec2::Client::new(&provider.sdk);
     let mut ids: Vec<String> = ec2
         .describe_vpc_endpoints()
@@ -237,6 +244,7 @@ async fn two_thousand_endpoints_in_few_calls_with_top_n_metrics() {
         .filter_map(|e| e.vpc_endpoint_id)
         .collect();
     ids.sort();
+    provider.backdate(&ids, hour.start() - 86_400);
     // Traffic on 30 endpoints, growing: the 25 busiest are the most expensive.
     for (i, id) in ids.iter().take(30).enumerate() {
         provider
@@ -246,7 +254,7 @@ async fn two_thousand_endpoints_in_few_calls_with_top_n_metrics() {
     let event = json!({"hour": hour.to_string()});
 
     let top = provider.reporter(&[]);
-    let summary = top.handle(&event, epoch_now()).await.unwrap();
+    let summary = top.handle(&event, now()).await.unwrap();
     assert_eq!(summary.endpoints.len(), 2000);
     assert_eq!(summary.endpoints_with_metrics, 25);
     assert_eq!(summary.metrics_published, 25 * 6 + 6);
@@ -269,7 +277,7 @@ async fn two_thousand_endpoints_in_few_calls_with_top_n_metrics() {
     );
 
     let all = provider.reporter(&[("PER_ENDPOINT_METRICS", "all")]);
-    let summary = all.handle(&event, epoch_now()).await.unwrap();
+    let summary = all.handle(&event, now()).await.unwrap();
     assert_eq!(summary.metrics_published, 2000 * 6 + 6);
     println!("2000 endpoints, all: calls {:?}", all.calls().snapshot());
     assert_eq!(all.calls().count("GetMetricData"), 4);
@@ -282,10 +290,10 @@ async fn two_thousand_endpoints_in_few_calls_with_top_n_metrics() {
 #[tokio::test]
 async fn unknown_region_bad_override_or_malformed_event_publish_nothing() {
     let f = fleet().await;
-    let hour = this_hour();
+    let hour = priced_hour();
     let unknown = f.provider.reporter(&[("AWS_REGION", "sa-east-1")]);
     let err = unknown
-        .handle(&json!({"hour": hour.to_string()}), epoch_now())
+        .handle(&json!({"hour": hour.to_string()}), now())
         .await
         .unwrap_err();
     assert_eq!(
@@ -302,7 +310,7 @@ async fn unknown_region_bad_override_or_malformed_event_publish_nothing() {
     let no_nat = f.provider.reporter(&[("AWS_REGION", "eu-central-1")]);
     // (The SDK still talks to us-east-1 in the emulator; only the price book's region changes.)
     let err = no_nat
-        .handle(&json!({"hour": hour.to_string()}), epoch_now())
+        .handle(&json!({"hour": hour.to_string()}), now())
         .await
         .unwrap_err();
     assert!(
@@ -333,7 +341,7 @@ async fn unknown_region_bad_override_or_malformed_event_publish_nothing() {
         json!({"detail-type": "Nope"}),
         json!([1]),
     ] {
-        let err = reporter.handle(&event, epoch_now()).await.unwrap_err();
+        let err = reporter.handle(&event, now()).await.unwrap_err();
         assert_eq!(
             lambda_runtime::Diagnostic::from(err).error_type,
             "InvalidEvent",

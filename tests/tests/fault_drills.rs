@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::Filter;
-use connection_approver::{Approver, epoch_now};
+use connection_approver::Approver;
 use plgov_integration_tests::*;
+use plgov_shared::adapters::epoch_now;
 use plgov_shared::usecases::reconcile::ReconcileSummary;
 use serde_json::json;
 
@@ -26,7 +27,7 @@ async fn drill() -> Drill {
         create_service(&provider.account, true).await,
     ];
     let (good, other) = (random_account(), random_account());
-    provider.put_item("*", &good, &[]).await;
+    provider.put_rule("*", &good, "allow").await;
     let (mut allowed, mut unmatched) = (Vec::new(), Vec::new());
     for service in &services {
         for _ in 0..3 {
@@ -53,7 +54,7 @@ impl Drill {
     async fn sweep(&self, approver: &Approver) -> ReconcileSummary {
         approver
             .handle(
-                &json!({"detail-type": "Scheduled Event", "source": "aws.events"}),
+                &json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}),
                 epoch_now(),
             )
             .await
@@ -154,34 +155,32 @@ async fn throttled_accepts_are_retried_reported_and_finished_by_the_next_sweep()
 }
 
 #[tokio::test]
-async fn dynamodb_failing_mid_sweep_leaves_the_failed_services_for_the_next_sweep() {
+async fn dynamodb_failing_mid_sweep_changes_nothing_it_cannot_record_and_the_next_sweep_finishes() {
     let d = drill().await;
-    // The second service's rules cannot be read (every SDK attempt fails)...
+    // The allowlist cannot be read (every SDK attempt fails): nothing is decided anywhere...
     arm_fault(
-        json!({"operation": "Query", "service": "dynamodb", "account": d.provider.account,
-                     "body_contains": d.services[1], "error": "InternalServerError", "status": 500, "count": 3}),
+        json!({"operation": "Scan", "service": "dynamodb", "account": d.provider.account,
+               "error": "InternalServerError", "status": 500, "count": 3}),
     );
     let approver = d.approver();
     let first = d.sweep(&approver).await;
-    assert_eq!(first.services_reconciled, 1);
-    assert_eq!(first.errors.len(), 1);
-    assert_eq!(
-        first.errors[0].service_id.as_deref(),
-        Some(d.services[1].as_str())
-    );
+    assert_eq!(first.services_reconciled, 0);
+    assert_eq!(first.errors.len(), 2, "{:?}", first.errors);
+    assert!(first.accepted.is_empty() && first.rejected.is_empty());
     d.never_wrongly_accepted().await;
-    // ...and on the next sweep the audit write fails once for good: nothing is carried out.
+    // ...then the audit write fails for good for one service: nothing is carried out for it.
     arm_fault(
-        json!({"operation": "BatchWriteItem", "service": "dynamodb", "account": d.provider.account,
-                     "error": "ProvisionedThroughputExceededException", "count": 3}),
+        json!({"operation": "TransactWriteItems", "service": "dynamodb", "account": d.provider.account,
+               "error": "ProvisionedThroughputExceededException", "count": 3}),
     );
     let second = d.sweep(&approver).await;
-    assert!(
-        second.accepted.is_empty() && second.rejected.is_empty(),
-        "{second:?}"
+    assert_eq!(second.errors.len(), 1, "{:?}", second.errors);
+    assert!(second.errors[0].message.contains("TransactWriteItems"));
+    assert_eq!(
+        (second.accepted.len(), second.rejected.len()),
+        (3, 2),
+        "only the other service was carried out"
     );
-    assert_eq!(second.errors.len(), 1);
-    assert!(second.errors[0].message.contains("BatchWriteItem"));
     d.never_wrongly_accepted().await;
 
     let third = d.sweep(&approver).await;

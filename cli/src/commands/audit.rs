@@ -1,9 +1,9 @@
-//! `plgov audit`: recent decisions, newest first.
+//! `plgov audit`: recent decisions, newest first, each with what AWS answered when it was
+//! carried out.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use plgov_shared::adapters::DynamoAllowlistAdmin;
+use plgov_shared::domain::audit::{AuditRecord, DecisionRecord, OutcomeRecord};
 use plgov_shared::domain::hour::format_utc;
 use serde_json::json;
 
@@ -22,38 +22,58 @@ pub async fn list(
         Some(text) => parse_instant(text, ctx.now, -1)
             .map_err(|e| CliError::invalid(format!("--since: {e}")))?,
     };
-    // The audit table has the allowlist's key shape (pk = service), so the same reader serves.
-    let table = DynamoAllowlistAdmin::new(ctx.dynamodb(), ctx.target.audit_table()?);
-    let items = match service {
-        Some(s) => table.list(Some(service_id(s)?.as_str())).await?,
-        None => table.list(None).await?,
-    };
-    let text = |i: &HashMap<String, AttributeValue>, k: &str| {
-        i.get(k)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
-    let number = |i: &HashMap<String, AttributeValue>, k: &str| {
-        i.get(k)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<i64>().ok())
-    };
-    let mut rows: Vec<(i64, serde_json::Value)> = items
+    let service = service.map(service_id).transpose()?;
+    let records = ctx.audit()?.records(service.as_ref()).await?;
+    let mut decisions: Vec<DecisionRecord> = Vec::new();
+    let mut outcomes: BTreeMap<(String, String, String), Vec<OutcomeRecord>> = BTreeMap::new();
+    let mut unreadable = Vec::new();
+    for record in records {
+        match record {
+            Ok(AuditRecord::Decision(d)) => decisions.push(d),
+            Ok(AuditRecord::Outcome(o)) => outcomes
+                .entry((
+                    o.service_id.to_string(),
+                    o.endpoint_id.to_string(),
+                    o.decision.to_string(),
+                ))
+                .or_default()
+                .push(o),
+            Err(item) => unreadable.push(item),
+        }
+    }
+    decisions.retain(|d| d.decided_at >= since);
+    decisions.sort_by_key(|d| std::cmp::Reverse(d.decided_at));
+    let rows: Vec<serde_json::Value> = decisions
         .iter()
-        .filter_map(|i| {
-            let at = number(i, "decided_at")?;
-            (at >= since).then(|| {
-                (at, json!({
-                    "decidedAt": format_utc(at), "service": text(i, "service_id"), "endpoint": text(i, "endpoint_id"),
-                    "owner": text(i, "owner"), "decision": text(i, "decision"), "reason": text(i, "reason"),
-                    "trigger": text(i, "trigger"), "dryRun": i.get("dry_run").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
-                }))
+        .map(|d| {
+            let mut answers: Vec<&OutcomeRecord> = if d.dry_run {
+                Vec::new()
+            } else {
+                outcomes
+                    .get(&(
+                        d.service_id.to_string(),
+                        d.endpoint_id.to_string(),
+                        d.decision.to_string(),
+                    ))
+                    .map(|v| v.iter().collect())
+                    .unwrap_or_default()
+            };
+            answers.sort_by_key(|o| o.attempted_at);
+            json!({
+                "decidedAt": format_utc(d.decided_at), "service": d.service_id, "endpoint": d.endpoint_id,
+                "owner": d.owner, "decision": d.decision, "reason": d.reason, "trigger": d.trigger,
+                "dryRun": d.dry_run,
+                "outcome": answers.iter().map(|o| o.outcome.to_string()).collect::<Vec<_>>().join("; "),
+                "outcomes": answers.iter().map(|o| json!({"at": format_utc(o.attempted_at), "outcome": o.outcome})).collect::<Vec<_>>(),
             })
         })
         .collect();
-    rows.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
-    let rows: Vec<serde_json::Value> = rows.into_iter().map(|(_, r)| r).collect();
+    for item in &unreadable {
+        eprintln!(
+            "warning: audit item (pk {:?}, sk {:?}) does not read as a record: {}",
+            item.pk, item.sk, item.problem
+        );
+    }
     if ctx.json {
         output::json(&rows);
     } else {
@@ -64,6 +84,7 @@ pub async fn list(
                 ("ENDPOINT", "endpoint"),
                 ("OWNER", "owner"),
                 ("DECISION", "decision"),
+                ("OUTCOME", "outcome"),
                 ("TRIGGER", "trigger"),
                 ("DRY RUN", "dryRun"),
                 ("REASON", "reason"),

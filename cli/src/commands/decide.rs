@@ -1,9 +1,10 @@
 //! `plgov explain` and `plgov connections`: the approver's own decision function, run on the
-//! same rules, so "what would happen" and "what happens" cannot disagree. Nothing is changed.
+//! same allowlist read the same way, so "what would happen" and "what happens" cannot disagree.
+//! Nothing is changed.
 
 use plgov_shared::adapters::Ec2Connections;
 use plgov_shared::domain::ConnectionState;
-use plgov_shared::domain::allowlist::ServicePolicy;
+use plgov_shared::domain::allowlist::PolicyState;
 use plgov_shared::domain::decision::{Connection, decide};
 use plgov_shared::domain::{EndpointId, ServiceId};
 use plgov_shared::ports::Connections;
@@ -17,8 +18,9 @@ use crate::output;
 pub async fn explain(ctx: &Context, service: &str, account: &str) -> Result<(), CliError> {
     let service = service_id(service)?;
     let owner = account_id(account)?;
+    let (defaults, _) = ctx.target.defaults_or_builtin();
     let rules = ctx.service_rules(&service).await?;
-    let policy = ServicePolicy::resolve(rules.policy.as_ref(), ctx.target.defaults);
+    let policy = rules.effective_policy(defaults);
     let hypothetical = |state| Connection {
         service: service.clone(),
         endpoint: EndpointId::parse("vpce-0").expect("valid id"),
@@ -27,21 +29,23 @@ pub async fn explain(ctx: &Context, service: &str, account: &str) -> Result<(), 
     };
     let pending = decide(
         &hypothetical(ConnectionState::PendingAcceptance),
-        &rules.rules,
-        &policy,
+        &rules,
+        defaults,
         ctx.now,
     );
     let established = decide(
         &hypothetical(ConnectionState::Available),
-        &rules.rules,
-        &policy,
+        &rules,
+        defaults,
         ctx.now,
     );
+    let malformed_policy = matches!(rules.policy, PolicyState::Malformed(_));
     if ctx.json {
         output::json(&json!({
             "service": service, "account": owner, "decision": pending.action, "reason": pending.reason.to_string(),
             "ifEstablished": {"decision": established.action, "reason": established.reason.to_string()},
-            "policy": policy, "dryRun": policy.dry_run, "invalidItemsIgnored": rules.invalid.len(),
+            "policy": policy, "policyMalformed": malformed_policy, "dryRun": policy.is_none_or(|p| p.dry_run),
+            "malformedItemsThatMayApply": rules.holds.iter().filter(|h| h.could_apply(&service, &owner)).count(),
         }));
     } else {
         println!(
@@ -53,14 +57,21 @@ pub async fn explain(ctx: &Context, service: &str, account: &str) -> Result<(), 
             "  an established connection would be: {} ({})",
             established.action, established.reason
         );
-        println!(
-            "  policy: unmatched={} revoke={} dry_run={}",
-            policy.unmatched, policy.revoke, policy.dry_run
-        );
-        if !rules.invalid.is_empty() {
+        match policy {
+            Some(p) => println!(
+                "  policy: unmatched={} revoke={} dry_run={}",
+                p.unmatched, p.revoke, p.dry_run
+            ),
+            None => println!("  policy: MALFORMED: `plgov policy show` shows it"),
+        }
+        let may_apply = rules
+            .holds
+            .iter()
+            .filter(|h| h.could_apply(&service, &owner))
+            .count();
+        if may_apply > 0 {
             println!(
-                "  {} invalid allowlist item(s) ignored: `plgov rules list` shows them",
-                rules.invalid.len()
+                "  {may_apply} malformed allowlist item(s) may apply and hold it: `plgov rules list` shows them"
             );
         }
     }
@@ -78,27 +89,34 @@ pub async fn connections(
         Some(s) => match ConnectionState::parse(s) {
             ConnectionState::Unknown(raw) => {
                 return Err(CliError::invalid(format!(
-                    "--state: unknown state {raw:?} (e.g. pendingAcceptance, available, rejected)"
+                    "--state: unknown state {raw:?} (one of: {})",
+                    ConnectionState::KNOWN
+                        .iter()
+                        .map(ConnectionState::as_wire_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             known => vec![known],
         },
     };
-    let services: Vec<ServiceId> = match (service, &ctx.target.governed) {
+    let (defaults, governed) = ctx.target.defaults_or_builtin();
+    let services: Vec<ServiceId> = match (service, &governed) {
         (Some(s), _) => vec![service_id(s)?],
         (None, Governed::These(ids)) => ids.iter().cloned().collect(),
         (None, Governed::All) => ec2.list_services().await?,
     };
+    let allowlist = ctx.load_allowlist().await?;
     let mut rows = Vec::new();
     for service in &services {
-        let rules = ctx.service_rules(service).await?;
-        let policy = ServicePolicy::resolve(rules.policy.as_ref(), ctx.target.defaults);
+        let rules = allowlist.for_service(service);
+        let dry_run = rules.effective_policy(defaults).is_none_or(|p| p.dry_run);
         let listed = ec2.connections(service, &states).await?;
         for conn in &listed.connections {
-            let d = decide(conn, &rules.rules, &policy, ctx.now);
+            let d = decide(conn, &rules, defaults, ctx.now);
             rows.push(json!({
                 "service": conn.service, "endpoint": conn.endpoint, "owner": conn.owner, "state": conn.state.to_string(),
-                "decision": d.action, "reason": d.reason.to_string(), "dryRun": policy.dry_run,
+                "decision": d.action, "reason": d.reason.to_string(), "dryRun": dry_run,
             }));
         }
     }

@@ -1,4 +1,6 @@
 //! One module per command group; each prints its result and returns an error with its exit code.
+//! Every read and write of the tables goes through `plgov_shared::tables`, the one owner of
+//! their item formats.
 
 pub mod audit;
 pub mod cost;
@@ -8,9 +10,10 @@ pub mod reconcile;
 pub mod rules;
 
 use aws_config::SdkConfig;
-use plgov_shared::domain::allowlist::{RawItem, ServiceRules, WILDCARD};
+use plgov_shared::domain::allowlist::{Allowlist, ServiceRules};
 use plgov_shared::domain::{AccountId, ServiceId};
 use plgov_shared::ports::AllowlistStore;
+use plgov_shared::tables::{AllowlistTable, AuditTable};
 
 use crate::error::CliError;
 use crate::target::Target;
@@ -23,22 +26,43 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&self.sdk)
+    pub fn allowlist(&self) -> Result<AllowlistTable, CliError> {
+        Ok(AllowlistTable::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            self.target.allowlist_table()?,
+        ))
     }
 
-    /// The rules and policy that apply to `service`: its items and the `*` items, as the approver reads them.
-    pub async fn service_rules(&self, service: &ServiceId) -> Result<ServiceRules, CliError> {
-        let store = plgov_shared::adapters::DynamoAllowlist::new(
-            self.dynamodb(),
-            self.target.allowlist_table()?,
-        );
-        let own = store.items(service.as_str()).await?;
-        let wildcard: Vec<RawItem> = store.items(WILDCARD).await?;
-        Ok(ServiceRules::from_items(
-            service,
-            own.iter().chain(wildcard.iter()),
+    pub fn audit(&self) -> Result<AuditTable, CliError> {
+        Ok(AuditTable::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            self.target.audit_table()?,
         ))
+    }
+
+    /// The whole allowlist, as the approver reads it.
+    pub async fn load_allowlist(&self) -> Result<Allowlist, CliError> {
+        Ok(self.allowlist()?.load().await?)
+    }
+
+    /// What applies to `service`, as the approver reads it.
+    pub async fn service_rules(&self, service: &ServiceId) -> Result<ServiceRules, CliError> {
+        Ok(self.load_allowlist().await?.for_service(service))
+    }
+
+    /// The caller's identity (an IAM ARN), recorded with what they write.
+    pub async fn caller(&self) -> Result<String, CliError> {
+        let who = aws_sdk_sts::Client::new(&self.sdk)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                CliError::Aws(format!(
+                    "cannot tell who you are (sts:GetCallerIdentity): {}",
+                    aws_sdk_sts::error::DisplayErrorContext(&e)
+                ))
+            })?;
+        Ok(who.arn().unwrap_or("unknown").to_owned())
     }
 }
 

@@ -1,11 +1,12 @@
-//! `plgov reconcile`: the approver's reconcile use case, run now by an operator.
+//! `plgov reconcile`: the approver's reconcile use case, run now by an operator, with exactly
+//! the deployment's settings (from the stack, or every one given as a flag) and the operator's
+//! identity in the audit records.
 
 use std::collections::BTreeSet;
 
-use plgov_shared::adapters::{CloudWatchMetrics, DynamoAllowlist, DynamoAudit, Ec2Connections};
-use plgov_shared::config::DEFAULT_AUDIT_RETENTION_DAYS;
+use plgov_shared::adapters::{CloudWatchMetrics, Ec2Connections};
 use plgov_shared::domain::trigger::{ServiceSelection, Trigger, TriggerKind};
-use plgov_shared::usecases::reconcile::{ReconcileSettings, Reconciler};
+use plgov_shared::usecases::reconcile::Reconciler;
 
 use super::{Context, service_id};
 use crate::error::CliError;
@@ -16,24 +17,23 @@ pub async fn run(ctx: &Context, services: &[String], dry_run: bool) -> Result<()
         .iter()
         .map(|s| service_id(s))
         .collect::<Result<BTreeSet<_>, _>>()?;
-    let dynamodb = ctx.dynamodb();
-    let settings = ReconcileSettings {
-        governed: ctx.target.governed.clone(),
-        defaults: ctx.target.defaults,
-        audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
-    };
+    let deployment = ctx.target.deployment()?;
+    let namespace = ctx.target.namespace.as_deref().ok_or_else(|| {
+        CliError::invalid("no metrics namespace: give --stack NAME or --namespace")
+    })?;
+    let namespace = crate::target::namespace(namespace)?;
+    let allowlist = ctx.allowlist()?;
+    let audit = ctx.audit()?;
+    let operator = ctx.caller().await?;
     let reconciler = Reconciler {
         connections: &Ec2Connections::new(aws_sdk_ec2::Client::new(&ctx.sdk)),
-        allowlist: &DynamoAllowlist::new(dynamodb.clone(), ctx.target.allowlist_table()?),
-        audit: &DynamoAudit::new(dynamodb, ctx.target.audit_table()?),
-        metrics: &CloudWatchMetrics::new(
-            aws_sdk_cloudwatch::Client::new(&ctx.sdk),
-            &ctx.target.namespace,
-        ),
-        settings: &settings,
+        allowlist: &allowlist,
+        audit: &audit,
+        metrics: &CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(&ctx.sdk), namespace),
+        settings: &deployment.settings,
     };
     let trigger = Trigger {
-        kind: TriggerKind::Direct,
+        kind: TriggerKind::Operator(operator),
         services: if named.is_empty() {
             ServiceSelection::AllGoverned
         } else {
@@ -50,20 +50,25 @@ pub async fn run(ctx: &Context, services: &[String], dry_run: bool) -> Result<()
             .iter()
             .map(|d| {
                 vec![
-                    d.service_id.clone(),
-                    d.endpoint_id.clone(),
-                    d.owner.clone(),
+                    d.service_id.to_string(),
+                    d.endpoint_id.to_string(),
+                    d.owner.to_string(),
                     d.decision.to_string(),
+                    d.outcome
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), ToString::to_string),
                     d.reason.clone(),
                 ]
             })
             .collect();
         output::table(
-            &["SERVICE", "ENDPOINT", "OWNER", "DECISION", "REASON"],
+            &[
+                "SERVICE", "ENDPOINT", "OWNER", "DECISION", "OUTCOME", "REASON",
+            ],
             &cells,
         );
         println!(
-            "{}services {}, accepted {}, rejected {}, left pending {}, revoked {}, errors {}",
+            "{}services {}, accepted {}, rejected {}, left pending {}, revoked {}, held {}, errors {} (settings from {})",
             if summary.dry_run {
                 "DRY RUN (nothing changed): "
             } else {
@@ -74,13 +79,27 @@ pub async fn run(ctx: &Context, services: &[String], dry_run: bool) -> Result<()
             summary.rejected.len(),
             summary.left_pending.len(),
             summary.revoked.len(),
-            summary.errors.len()
+            summary.held.len(),
+            summary.errors.len(),
+            deployment.source,
         );
+        for h in &summary.held {
+            eprintln!(
+                "held: {} {} by item {}: {}",
+                h.service_id, h.endpoint_id, h.held_by, h.problem
+            );
+        }
         for e in &summary.errors {
             eprintln!(
                 "error: {} {} {}",
-                e.service_id.as_deref().unwrap_or(""),
-                e.endpoint_id.as_deref().unwrap_or(""),
+                e.service_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                e.endpoint_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 e.message
             );
         }

@@ -1,14 +1,8 @@
 //! `plgov allow add`, `plgov deny add`, `plgov rules list`, `plgov rules remove`.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
-use plgov_shared::adapters::dynamodb::raw_item;
-use plgov_shared::adapters::{DynamoAllowlistAdmin, Written};
-use plgov_shared::domain::allowlist::{
-    AllowlistItem, Effect, POLICY_SORT_KEY, WILDCARD, parse_item,
-};
+use plgov_shared::domain::allowlist::{Effect, ItemKey, Rule, Scope, WILDCARD};
 use plgov_shared::domain::hour::format_utc;
+use plgov_shared::tables::allowlist::{Entry, Metadata, StoredRule, Written, rule_key};
 use serde_json::json;
 
 use super::{Context, account_id, service_id};
@@ -20,34 +14,20 @@ use crate::output;
 fn scope_or_wildcard<T>(
     value: &str,
     parse: impl Fn(&str) -> Result<T, CliError>,
-) -> Result<Option<T>, CliError> {
+) -> Result<Scope<T>, CliError> {
     if value.trim() == WILDCARD {
-        Ok(None)
+        Ok(Scope::Any)
     } else {
-        parse(value).map(Some)
+        parse(value).map(Scope::One)
     }
 }
 
-async fn caller(ctx: &Context) -> Result<String, CliError> {
-    let who = aws_sdk_sts::Client::new(&ctx.sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| {
-            CliError::Aws(format!(
-                "cannot tell who you are (sts:GetCallerIdentity): {}",
-                aws_sdk_sts::error::DisplayErrorContext(&e)
-            ))
-        })?;
-    Ok(who.arn().unwrap_or("unknown").to_owned())
-}
-
 pub async fn add(ctx: &Context, effect: Effect, args: &RuleArgs) -> Result<(), CliError> {
-    let service = scope_or_wildcard(&args.service, super::service_id)?;
-    let account = scope_or_wildcard(&args.account, super::account_id)?;
+    let service = scope_or_wildcard(&args.service, service_id)?;
+    let account = scope_or_wildcard(&args.account, account_id)?;
     if effect == Effect::Allow
-        && service.is_none()
-        && account.is_none()
+        && service == Scope::Any
+        && account == Scope::Any
         && !args.all_accounts_all_services
     {
         return Err(CliError::Refused(
@@ -69,31 +49,23 @@ pub async fn add(ctx: &Context, effect: Effect, args: &RuleArgs) -> Result<(), C
             Some(at)
         }
     };
-    let pk = service
-        .as_ref()
-        .map_or_else(|| WILDCARD.to_owned(), ToString::to_string);
-    let sk = account
-        .as_ref()
-        .map_or_else(|| WILDCARD.to_owned(), ToString::to_string);
-    let table = ctx.target.allowlist_table()?;
-    let created_by = caller(ctx).await?;
-    let s = |v: &str| AttributeValue::S(v.to_owned());
-    let mut item = HashMap::from([
-        ("pk".to_owned(), s(&pk)),
-        ("sk".to_owned(), s(&sk)),
-        ("effect".to_owned(), s(&effect.to_string())),
-        ("created_by".to_owned(), s(&created_by)),
-        ("created_at".to_owned(), s(&format_utc(ctx.now))),
-    ]);
-    if let Some(at) = expires_at {
-        item.insert("expires_at".to_owned(), AttributeValue::N(at.to_string()));
-    }
-    if let Some(note) = &args.note {
-        item.insert("note".to_owned(), s(note));
-    }
-    let admin = DynamoAllowlistAdmin::new(ctx.dynamodb(), table);
-    let written = admin.put(item, args.replace).await?;
-    let described = format!("{effect} rule (service {pk}, account {sk})");
+    let table = ctx.allowlist()?;
+    let created_by = ctx.caller().await?;
+    let stored = StoredRule {
+        rule: Rule {
+            service,
+            account,
+            effect,
+            expires_at,
+        },
+        meta: Metadata {
+            note: args.note.clone(),
+            created_by: Some(created_by.clone()),
+            created_at: Some(ctx.now),
+        },
+    };
+    let ItemKey { pk, sk } = rule_key(&stored.rule);
+    let written = table.put_rule(&stored, args.replace).await?;
     if written == Written::AlreadyExists {
         return Err(CliError::Refused(format!(
             "a rule for service {pk} and account {sk} exists already; nothing written.\nhint: `plgov rules list --service {pk}` shows it; add --replace to overwrite it"
@@ -107,60 +79,61 @@ pub async fn add(ctx: &Context, effect: Effect, args: &RuleArgs) -> Result<(), C
     if ctx.json {
         output::json(
             &json!({"result": verb, "service": pk, "account": sk, "effect": effect,
-            "expiresAt": expires_at.map(format_utc), "createdBy": created_by, "table": table}),
+            "expiresAt": expires_at.map(format_utc), "createdBy": created_by, "table": table.name()}),
         );
     } else {
         let until = expires_at
             .map(|at| format!(", until {}", format_utc(at)))
             .unwrap_or_default();
-        println!("{verb} {described}{until}");
+        println!("{verb} {}{until}", stored.rule);
     }
     Ok(())
 }
 
 pub async fn list(ctx: &Context, service: Option<&str>) -> Result<(), CliError> {
-    let admin = DynamoAllowlistAdmin::new(ctx.dynamodb(), ctx.target.allowlist_table()?);
-    let mut items = Vec::new();
-    match service {
-        Some(s) => {
-            let id = service_id(s)?;
-            items.extend(admin.list(Some(id.as_str())).await?);
-            items.extend(admin.list(Some(WILDCARD)).await?);
-        }
-        None => items.extend(admin.list(None).await?),
-    }
-    let text = |item: &HashMap<String, AttributeValue>, k: &str| {
-        item.get(k)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
+    let service = service.map(service_id).transpose()?;
+    let entries = ctx.allowlist()?.entries().await?;
     let mut rows = Vec::new();
-    for item in &items {
-        if text(item, "sk") == POLICY_SORT_KEY {
-            continue;
-        }
-        let (effect, expires, state) = match parse_item(&raw_item(item)) {
-            Ok(AllowlistItem::Rule(rule)) => (
-                rule.effect.to_string(),
-                rule.expires_at.map(format_utc).unwrap_or_default(),
-                if rule.is_live(ctx.now) {
-                    "live".to_owned()
+    for entry in &entries {
+        let key = entry.key();
+        let row = match entry {
+            // Policies, well-formed or not, are `plgov policy show`'s.
+            Entry::Policy(_) => continue,
+            Entry::Malformed(item) if item.is_policy => continue,
+            Entry::Rule(stored) => {
+                if let Some(s) = &service
+                    && !stored.rule.service.matches(s)
+                {
+                    continue;
+                }
+                let status = if stored.rule.is_live(ctx.now) {
+                    "live"
                 } else {
-                    "expired".to_owned()
-                },
-            ),
-            Ok(AllowlistItem::Policy { .. }) => continue,
-            Err(err) => (
-                String::new(),
-                String::new(),
-                format!("INVALID (ignored): {}", err.problem),
-            ),
+                    "expired"
+                };
+                json!({
+                    "service": key.pk, "account": key.sk, "effect": stored.rule.effect,
+                    "expiresAt": stored.rule.expires_at.map(format_utc).unwrap_or_default(),
+                    "status": status, "note": stored.meta.note.clone().unwrap_or_default(),
+                    "createdBy": stored.meta.created_by.clone().unwrap_or_default(),
+                    "createdAt": stored.meta.created_at.map(format_utc).unwrap_or_default(),
+                })
+            }
+            Entry::Malformed(item) => {
+                if let Some(s) = &service
+                    && !item.services.matches(s)
+                {
+                    continue;
+                }
+                json!({
+                    "service": key.pk, "account": key.sk, "effect": "", "expiresAt": "",
+                    "status": format!("MALFORMED, holds service {} account {}: {}", item.services,
+                        if item.is_policy { "*".to_owned() } else { item.accounts.to_string() }, item.problem),
+                    "malformed": true, "problem": item.problem, "note": "", "createdBy": "", "createdAt": "",
+                })
+            }
         };
-        rows.push(json!({
-            "service": text(item, "pk"), "account": text(item, "sk"), "effect": effect, "expiresAt": expires,
-            "status": state, "note": text(item, "note"), "createdBy": text(item, "created_by"), "createdAt": text(item, "created_at"),
-        }));
+        rows.push(row);
     }
     rows.sort_by_key(|r| {
         (
@@ -187,29 +160,41 @@ pub async fn list(ctx: &Context, service: Option<&str>) -> Result<(), CliError> 
     Ok(())
 }
 
-pub async fn remove(ctx: &Context, service: &str, account: &str) -> Result<(), CliError> {
-    let pk = if service.trim() == WILDCARD {
-        WILDCARD.to_owned()
+pub async fn remove(
+    ctx: &Context,
+    service: &str,
+    account: &str,
+    exact: bool,
+) -> Result<(), CliError> {
+    let key = if exact {
+        ItemKey {
+            pk: service.to_owned(),
+            sk: account.to_owned(),
+        }
     } else {
-        service_id(service)?.to_string()
+        let rule = Rule {
+            service: scope_or_wildcard(service, service_id)?,
+            account: scope_or_wildcard(account, account_id)?,
+            effect: Effect::Deny,
+            expires_at: None,
+        };
+        rule_key(&rule)
     };
-    let sk = if account.trim() == WILDCARD {
-        WILDCARD.to_owned()
-    } else {
-        account_id(account)?.to_string()
-    };
-    let admin = DynamoAllowlistAdmin::new(ctx.dynamodb(), ctx.target.allowlist_table()?);
-    match admin.delete(&pk, &sk).await? {
+    match ctx.allowlist()?.delete(&key).await? {
         Some(_) => {
             if ctx.json {
-                output::json(&json!({"result": "removed", "service": pk, "account": sk}));
+                output::json(&json!({"result": "removed", "service": key.pk, "account": key.sk}));
             } else {
-                println!("removed the rule for service {pk}, account {sk}");
+                println!(
+                    "removed the item for service {:?}, account {:?}",
+                    key.pk, key.sk
+                );
             }
             Ok(())
         }
         None => Err(CliError::invalid(format!(
-            "no rule for service {pk} and account {sk}; nothing removed"
+            "no rule for service {:?} and account {:?}; nothing removed",
+            key.pk, key.sk
         ))),
     }
 }

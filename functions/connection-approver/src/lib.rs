@@ -1,23 +1,21 @@
 //! The connection approver: any trigger in, the reconcile summary out.
 //! `main.rs` only wires it up; tests drive `Approver::handle` directly.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
-use plgov_shared::adapters::{
-    CallCounter, CloudWatchMetrics, CountedClients, DynamoAllowlist, DynamoAudit, Ec2Connections,
-};
+use plgov_shared::adapters::{CallCounter, CloudWatchMetrics, CountedClients, Ec2Connections};
 use plgov_shared::config::ApproverConfig;
-use plgov_shared::domain::trigger::{TriggerError, parse_trigger};
+use plgov_shared::events::{EventError, parse_trigger};
+use plgov_shared::tables::{AllowlistTable, AuditTable};
 use plgov_shared::usecases::reconcile::{ReconcileSummary, Reconciler};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApproverError {
-    /// The event is not one of the trigger shapes: retrying it cannot help.
+    /// The event is not one of the trigger shapes: retrying it cannot help, so the stack sends
+    /// it straight to the dead-letter queue (no retries of asynchronous invocations).
     #[error(transparent)]
-    InvalidEvent(#[from] TriggerError),
+    InvalidEvent(#[from] EventError),
 }
 
 impl From<ApproverError> for Diagnostic {
@@ -36,8 +34,8 @@ impl From<ApproverError> for Diagnostic {
 pub struct Approver {
     config: ApproverConfig,
     connections: Ec2Connections,
-    allowlist: DynamoAllowlist,
-    audit: DynamoAudit,
+    allowlist: AllowlistTable,
+    audit: AuditTable,
     metrics: CloudWatchMetrics,
     calls: CallCounter,
 }
@@ -52,8 +50,8 @@ impl Approver {
         } = CountedClients::new(sdk, &calls);
         Self {
             connections: Ec2Connections::new(ec2),
-            allowlist: DynamoAllowlist::new(dynamodb.clone(), &config.allowlist_table),
-            audit: DynamoAudit::new(dynamodb, &config.audit_table),
+            allowlist: AllowlistTable::new(dynamodb.clone(), &config.allowlist_table),
+            audit: AuditTable::new(dynamodb, &config.audit_table),
             metrics: CloudWatchMetrics::new(cloudwatch, &config.metrics_namespace),
             config,
             calls,
@@ -89,12 +87,13 @@ impl Approver {
             .filter(|(_, n)| *n > 0)
             .collect();
         tracing::info!(
-            trigger = trigger.kind.as_str(),
+            trigger = trigger.kind.name(),
             services = summary.services_reconciled,
             accepted = summary.accepted.len(),
             rejected = summary.rejected.len(),
             left_pending = summary.left_pending.len(),
             revoked = summary.revoked.len(),
+            held = summary.held.len(),
             errors = summary.errors.len(),
             dry_run = summary.dry_run,
             aws_calls = ?calls,
@@ -102,10 +101,4 @@ impl Approver {
         );
         Ok(summary)
     }
-}
-
-pub fn epoch_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }

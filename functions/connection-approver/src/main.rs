@@ -1,7 +1,8 @@
 //! Lambda entry point of the connection approver: tracing, config, clients, run.
 
-use connection_approver::{Approver, epoch_now};
+use connection_approver::Approver;
 use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
+use plgov_shared::adapters::epoch_now;
 use plgov_shared::config::ApproverConfig;
 use serde_json::Value;
 

@@ -4,19 +4,19 @@
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use plgov_shared::adapters::{
-    CallCounter, CloudWatchMetrics, CloudWatchUsage, CountedClients, DynamoMonthToDate,
-    Ec2Endpoints,
+    CallCounter, CloudWatchMetrics, CloudWatchUsage, CountedClients, Ec2Endpoints,
 };
 use plgov_shared::config::CostConfig;
-use plgov_shared::domain::hour::hour_for_event;
-use plgov_shared::domain::trigger::TriggerError;
+use plgov_shared::domain::hour::Hour;
+use plgov_shared::events::{CostRequest, EventError, parse_cost_event};
+use plgov_shared::tables::DynamoMonthToDate;
 use plgov_shared::usecases::cost::{CostError, CostReporter, CostSummary};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReporterError {
     #[error(transparent)]
-    InvalidEvent(#[from] TriggerError),
+    InvalidEvent(#[from] EventError),
     #[error(transparent)]
     Cost(#[from] CostError),
 }
@@ -73,8 +73,12 @@ impl Reporter {
 
     /// Handles one event at epoch second `now`.
     pub async fn handle(&self, event: &Value, now: i64) -> Result<CostSummary, ReporterError> {
-        let hour = hour_for_event(event, now)
+        let request = parse_cost_event(event, now)
             .inspect_err(|err| tracing::error!(error = %err, "event rejected"))?;
+        let hour = match request {
+            CostRequest::Scheduled { at } => Hour::last_full_before(at),
+            CostRequest::Hour(hour) => hour,
+        };
         let reporter = CostReporter {
             inventory: &self.inventory,
             usage: &self.usage,

@@ -1,9 +1,8 @@
 //! Lambda entry point of the cost reporter: tracing, config, clients, run.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use cost_reporter::Reporter;
 use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
+use plgov_shared::adapters::epoch_now;
 use plgov_shared::config::CostConfig;
 use serde_json::Value;
 
@@ -16,12 +15,7 @@ async fn main() -> Result<(), Error> {
     let reporter = Reporter::new(&sdk, config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let reporter = &reporter;
-        async move {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
-            reporter.handle(&event.payload, now).await
-        }
+        async move { reporter.handle(&event.payload, epoch_now()).await }
     }))
     .await
 }

@@ -39,21 +39,37 @@ fn to_connection(raw: &aws_sdk_ec2::types::VpcEndpointConnection) -> Result<Conn
     parsed.map_err(|e| format!("connection of endpoint {endpoint:?} not decided: {e}"))
 }
 
-fn unsuccessful(items: &[aws_sdk_ec2::types::UnsuccessfulItem]) -> Vec<Unsuccessful> {
+/// The ids an Accept or Reject call did not change. An id that does not read as an endpoint id
+/// makes the whole answer unreadable: which endpoint failed is then unknown, so none counts as done.
+fn unsuccessful(
+    operation: &'static str,
+    items: &[aws_sdk_ec2::types::UnsuccessfulItem],
+) -> Result<Vec<Unsuccessful>, PortError> {
     items
         .iter()
-        .map(|item| Unsuccessful {
-            endpoint: item.resource_id().unwrap_or_default().to_owned(),
-            code: item
-                .error()
-                .and_then(|e| e.code())
-                .unwrap_or("Unknown")
-                .to_owned(),
-            message: item
-                .error()
-                .and_then(|e| e.message())
-                .unwrap_or_default()
-                .to_owned(),
+        .map(|item| {
+            let endpoint =
+                EndpointId::parse(item.resource_id().unwrap_or_default()).map_err(|e| {
+                    PortError {
+                        operation,
+                        code: Some("UnreadableResponse".into()),
+                        message: format!("an Unsuccessful item names no endpoint: {e}"),
+                        retryable: false,
+                    }
+                })?;
+            Ok(Unsuccessful {
+                endpoint,
+                code: item
+                    .error()
+                    .and_then(|e| e.code())
+                    .unwrap_or("Unknown")
+                    .to_owned(),
+                message: item
+                    .error()
+                    .and_then(|e| e.message())
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
         })
         .collect()
 }
@@ -136,7 +152,7 @@ impl Connections for Ec2Connections {
             .send()
             .await
             .map_err(|e| port_error("AcceptVpcEndpointConnections", e))?;
-        Ok(unsuccessful(out.unsuccessful()))
+        unsuccessful("AcceptVpcEndpointConnections", out.unsuccessful())
     }
 
     async fn reject(
@@ -152,7 +168,7 @@ impl Connections for Ec2Connections {
             .send()
             .await
             .map_err(|e| port_error("RejectVpcEndpointConnections", e))?;
-        Ok(unsuccessful(out.unsuccessful()))
+        unsuccessful("RejectVpcEndpointConnections", out.unsuccessful())
     }
 }
 

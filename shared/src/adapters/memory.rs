@@ -1,21 +1,23 @@
 //! In-memory port implementations for unit tests: they keep state, record calls and
 //! fail on request, like the real systems seen through the SDK.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::domain::allowlist::{RawItem, RawValue};
-use crate::domain::audit::AuditRecord;
+use crate::domain::allowlist::Allowlist;
+use crate::domain::audit::{AuditRecord, DecisionRecord, OutcomeRecord};
 use crate::domain::decision::Connection;
 use crate::domain::metrics::MetricPoint;
 use crate::domain::{ConnectionState, EndpointId, ServiceId};
 use crate::ports::{
     AllowlistStore, AuditLog, ConnectionList, Connections, Metrics, PortError, Unsuccessful,
 };
+use crate::tables::{RawItem, RawValue, allowlist, audit};
 
 fn injected(operation: &'static str) -> PortError {
     PortError {
         operation,
+        code: Some("InjectedFailure".into()),
         message: "injected failure".into(),
         retryable: true,
     }
@@ -86,12 +88,12 @@ impl MemoryConnections {
             {
                 Some(c) if from.contains(&c.state) => c.state = to.clone(),
                 Some(c) => failed.push(Unsuccessful {
-                    endpoint: id.to_string(),
+                    endpoint: id.clone(),
                     code: "InvalidState".into(),
                     message: format!("state {}", c.state),
                 }),
                 None => failed.push(Unsuccessful {
-                    endpoint: id.to_string(),
+                    endpoint: id.clone(),
                     code: "InvalidVpcEndpointId.NotFound".into(),
                     message: "not found".into(),
                 }),
@@ -169,9 +171,10 @@ impl Connections for MemoryConnections {
 
 #[derive(Debug, Default)]
 pub struct MemoryAllowlist {
+    /// The table's items as stored, decoded by the same schema as the DynamoDB adapter.
     pub items: Mutex<Vec<RawItem>>,
-    pub failing_partitions: Mutex<BTreeSet<String>>,
-    pub queries: Mutex<Vec<String>>,
+    pub failing: Mutex<bool>,
+    pub loads: Mutex<usize>,
 }
 
 impl MemoryAllowlist {
@@ -190,44 +193,70 @@ impl MemoryAllowlist {
                 )
             })
             .collect();
+        self.add_raw(item);
+    }
+
+    /// Adds an item as given, well-formed or not.
+    pub fn add_raw(&self, item: RawItem) {
         self.items.lock().unwrap().push(item);
     }
 }
 
 impl AllowlistStore for MemoryAllowlist {
-    async fn items(&self, partition: &str) -> Result<Vec<RawItem>, PortError> {
-        self.queries.lock().unwrap().push(partition.to_owned());
-        if self.failing_partitions.lock().unwrap().contains(partition) {
-            return Err(injected("Query"));
+    async fn load(&self) -> Result<Allowlist, PortError> {
+        *self.loads.lock().unwrap() += 1;
+        if *self.failing.lock().unwrap() {
+            return Err(injected("Scan"));
         }
-        Ok(self
-            .items
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|i| i.get("pk") == Some(&RawValue::S(partition.to_owned())))
-            .cloned()
-            .collect())
+        Ok(allowlist::allowlist(
+            self.items.lock().unwrap().iter().map(allowlist::decode),
+        ))
     }
 }
 
+/// The audit table: keyed like the table, and append-only like it (a key written once stays).
 #[derive(Debug, Default)]
 pub struct MemoryAudit {
-    /// Keyed like the table: (partition key, sort key).
     pub records: Mutex<BTreeMap<(String, String), AuditRecord>>,
-    pub writes: Mutex<usize>,
+    pub appends: Mutex<usize>,
     pub failing: Mutex<bool>,
 }
 
+impl MemoryAudit {
+    pub fn decisions(&self) -> Vec<DecisionRecord> {
+        self.records
+            .lock()
+            .unwrap()
+            .values()
+            .filter_map(|r| match r {
+                AuditRecord::Decision(d) => Some(d.clone()),
+                AuditRecord::Outcome(_) => None,
+            })
+            .collect()
+    }
+
+    pub fn outcomes(&self) -> Vec<OutcomeRecord> {
+        self.records
+            .lock()
+            .unwrap()
+            .values()
+            .filter_map(|r| match r {
+                AuditRecord::Outcome(o) => Some(o.clone()),
+                AuditRecord::Decision(_) => None,
+            })
+            .collect()
+    }
+}
+
 impl AuditLog for MemoryAudit {
-    async fn write(&self, records: &[AuditRecord]) -> Result<(), PortError> {
-        *self.writes.lock().unwrap() += 1;
+    async fn append(&self, records: &[AuditRecord]) -> Result<(), PortError> {
+        *self.appends.lock().unwrap() += 1;
         if *self.failing.lock().unwrap() {
-            return Err(injected("BatchWriteItem"));
+            return Err(injected("TransactWriteItems"));
         }
         let mut stored = self.records.lock().unwrap();
         for r in records {
-            stored.insert((r.partition_key().to_owned(), r.sort_key()), r.clone());
+            stored.entry(audit::key(r)).or_insert_with(|| r.clone());
         }
         Ok(())
     }

@@ -33,10 +33,15 @@ where
         SdkError::ResponseError(_) => true,
         _ => false,
     };
-    let code = err.code().map(|c| format!("{c}: ")).unwrap_or_default();
+    let code = err.code().map(str::to_owned);
+    let prefix = code
+        .as_deref()
+        .map(|c| format!("{c}: "))
+        .unwrap_or_default();
     PortError {
         operation,
-        message: format!("{code}{}", DisplayErrorContext(&err)),
+        code,
+        message: format!("{prefix}{}", DisplayErrorContext(&err)),
         retryable,
     }
 }

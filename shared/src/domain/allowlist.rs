@@ -1,32 +1,21 @@
-//! Allowlist rules and service policies, parsed from the items of the allowlist table.
+//! Allowlist rules and service policies: what decides a connection request.
 //!
-//! Items arrive as [`RawItem`]s (attribute name to a typed value, with no AWS types),
-//! so parsing is pure and testable. An item that does not parse becomes an
-//! [`ItemError`]: it is skipped, logged and counted, and never matched.
+//! The items of the allowlist table are decoded strictly by `tables::allowlist`. An item that
+//! is not well-formed becomes a [`MalformedItem`]: it is never matched, and it *holds* every
+//! connection it might have matched, because it may have been a deny. Skipping it would widen
+//! access; holding leaves the connection pending until someone fixes the item.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
-use super::ids::{AccountId, IdError, ServiceId};
+use super::ids::{AccountId, ServiceId};
 
 /// The sort key of a service's policy item.
 pub const POLICY_SORT_KEY: &str = "#policy";
 /// The key value meaning "every service" (pk) or "every account" (sk).
 pub const WILDCARD: &str = "*";
-
-/// A DynamoDB attribute value, reduced to what the allowlist needs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RawValue {
-    S(String),
-    N(String),
-    Bool(bool),
-    /// Any other DynamoDB type, by its type name (e.g. "L", "M", "NULL").
-    Other(&'static str),
-}
-
-pub type RawItem = BTreeMap<String, RawValue>;
 
 /// `*` or one specific value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -66,17 +55,24 @@ pub enum Effect {
     Deny,
 }
 
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
             Effect::Allow => "allow",
             Effect::Deny => "deny",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
 /// One allowlist rule: who (account) may or may not connect to what (service).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Rule {
     pub service: Scope<ServiceId>,
     pub account: Scope<AccountId>,
@@ -115,6 +111,7 @@ pub enum UnmatchedAction {
 }
 
 impl UnmatchedAction {
+    /// The exact spelling only: `reject` or `leave`.
     pub fn parse(value: &str) -> Option<Self> {
         match value {
             "reject" => Some(Self::Reject),
@@ -122,27 +119,33 @@ impl UnmatchedAction {
             _ => None,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reject => "reject",
+            Self::Leave => "leave",
+        }
+    }
 }
 
 impl fmt::Display for UnmatchedAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Reject => "reject",
-            Self::Leave => "leave",
-        })
+        f.write_str(self.as_str())
     }
 }
 
-/// A service's policy item; every field is optional in the table.
+/// A service's policy item; every setting is optional in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyItem {
     pub unmatched: Option<UnmatchedAction>,
     pub revoke: Option<bool>,
     pub dry_run: Option<bool>,
 }
 
-/// The policy in force for a service: its policy item over the function's defaults.
+/// The policy in force for a service: its policy item over the deployment's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ServicePolicy {
     pub unmatched: UnmatchedAction,
     pub revoke: bool,
@@ -161,168 +164,126 @@ impl ServicePolicy {
     }
 }
 
-/// A parsed allowlist item.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AllowlistItem {
-    Rule(Rule),
-    Policy {
-        service: ServiceId,
-        policy: PolicyItem,
-    },
-}
-
-/// Why an allowlist item was skipped. Names the item's keys and what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("allowlist item (pk {pk:?}, sk {sk:?}) ignored: {problem}")]
-pub struct ItemError {
+/// The keys of a stored item exactly as stored (they need not be valid ids).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ItemKey {
     pub pk: String,
     pub sk: String,
+}
+
+impl fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(pk {:?}, sk {:?})", self.pk, self.sk)
+    }
+}
+
+/// An item that is not well-formed, and what it might have matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MalformedItem {
+    pub key: ItemKey,
+    /// What is wrong, naming the attribute.
     pub problem: String,
+    /// The services it might have applied to: its `pk` when that reads as a service id,
+    /// otherwise every service.
+    pub services: Scope<ServiceId>,
+    /// The accounts it might have applied to: its `sk` when that reads as an account id,
+    /// otherwise every account.
+    pub accounts: Scope<AccountId>,
+    /// It was (or looks like) a service's policy item: its whole service is held.
+    pub is_policy: bool,
 }
 
-fn string_attr<'a>(item: &'a RawItem, name: &str) -> Result<Option<&'a str>, String> {
-    match item.get(name) {
-        None => Ok(None),
-        Some(RawValue::S(s)) => Ok(Some(s)),
-        Some(other) => Err(format!(
-            "attribute `{name}` must be a string, found {}",
-            type_name(other)
-        )),
+impl MalformedItem {
+    pub fn could_apply(&self, service: &ServiceId, account: &AccountId) -> bool {
+        self.services.matches(service) && (self.is_policy || self.accounts.matches(account))
     }
 }
 
-fn bool_attr(item: &RawItem, name: &str) -> Result<Option<bool>, String> {
-    match item.get(name) {
-        None => Ok(None),
-        Some(RawValue::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(format!(
-            "attribute `{name}` must be a boolean, found {}",
-            type_name(other)
-        )),
+impl fmt::Display for MalformedItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed allowlist item {}: {}", self.key, self.problem)
     }
 }
 
-fn type_name(value: &RawValue) -> &'static str {
-    match value {
-        RawValue::S(_) => "S",
-        RawValue::N(_) => "N",
-        RawValue::Bool(_) => "BOOL",
-        RawValue::Other(t) => t,
-    }
-}
-
-fn parse_expiry(item: &RawItem) -> Result<Option<i64>, String> {
-    match item.get("expires_at") {
-        None => Ok(None),
-        Some(RawValue::N(n)) => n.parse::<i64>().map(Some).map_err(|_| {
-            format!("attribute `expires_at` must be whole epoch seconds, found {n:?}")
-        }),
-        Some(other) => Err(format!(
-            "attribute `expires_at` must be a number, found {}",
-            type_name(other)
-        )),
-    }
-}
-
-fn parse_service_scope(pk: &str) -> Result<Scope<ServiceId>, IdError> {
-    if pk == WILDCARD {
-        Ok(Scope::Any)
-    } else {
-        ServiceId::parse(pk).map(Scope::One)
-    }
-}
-
-fn parse_account_scope(sk: &str) -> Result<Scope<AccountId>, IdError> {
-    if sk == WILDCARD {
-        Ok(Scope::Any)
-    } else {
-        AccountId::parse(sk).map(Scope::One)
-    }
-}
-
-/// Parses one item of the allowlist table.
-pub fn parse_item(item: &RawItem) -> Result<AllowlistItem, ItemError> {
-    let key = |name: &str| match item.get(name) {
-        Some(RawValue::S(s)) => s.clone(),
-        Some(other) => format!("<{}>", type_name(other)),
-        None => "<missing>".to_owned(),
-    };
-    let (pk, sk) = (key("pk"), key("sk"));
-    parse_fields(item, &pk, &sk).map_err(|problem| ItemError { pk, sk, problem })
-}
-
-fn parse_fields(item: &RawItem, pk: &str, sk: &str) -> Result<AllowlistItem, String> {
-    string_attr(item, "pk")?.ok_or("attribute `pk` is missing")?;
-    string_attr(item, "sk")?.ok_or("attribute `sk` is missing")?;
-    if sk == POLICY_SORT_KEY {
-        let service = ServiceId::parse(pk).map_err(|e| e.to_string())?;
-        let unmatched = match string_attr(item, "unmatched")? {
-            None => None,
-            Some(v) => Some(UnmatchedAction::parse(v).ok_or_else(|| {
-                format!("attribute `unmatched` must be `reject` or `leave`, found {v:?}")
-            })?),
-        };
-        let policy = PolicyItem {
-            unmatched,
-            revoke: bool_attr(item, "revoke")?,
-            dry_run: bool_attr(item, "dry_run")?,
-        };
-        return Ok(AllowlistItem::Policy { service, policy });
-    }
-    let service = parse_service_scope(pk).map_err(|e| e.to_string())?;
-    let account = parse_account_scope(sk).map_err(|e| e.to_string())?;
-    let effect = match string_attr(item, "effect")? {
-        None | Some("allow") => Effect::Allow,
-        Some("deny") => Effect::Deny,
-        Some(other) => {
-            return Err(format!(
-                "attribute `effect` must be `allow` or `deny`, found {other:?}"
-            ));
-        }
-    };
-    for text in ["note", "created_by", "created_at"] {
-        string_attr(item, text)?;
-    }
-    Ok(AllowlistItem::Rule(Rule {
-        service,
-        account,
-        effect,
-        expires_at: parse_expiry(item)?,
-    }))
-}
-
-/// The rules and policy that apply to one service, after parsing its items and the `*` items.
+/// Every item of the allowlist table, decoded.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ServiceRules {
+pub struct Allowlist {
     pub rules: Vec<Rule>,
-    pub policy: Option<PolicyItem>,
-    pub invalid: Vec<ItemError>,
+    pub policies: BTreeMap<ServiceId, PolicyItem>,
+    pub malformed: Vec<MalformedItem>,
+}
+
+/// A service's policy as the table has it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyState {
+    /// No policy item: the deployment's defaults apply.
+    Default,
+    Set(PolicyItem),
+    /// The policy item is malformed: the service's settings are unknown, so nothing in it
+    /// is changed (it may have asked for a dry run).
+    Malformed(MalformedItem),
+}
+
+/// What applies to one service: the rules of its scope and `*`, its policy, and the malformed
+/// items that might apply to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceRules {
+    pub service: ServiceId,
+    pub rules: Vec<Rule>,
+    pub policy: PolicyState,
+    /// Malformed rule items of its scope (or of every service): they hold matching accounts.
+    pub holds: Vec<MalformedItem>,
 }
 
 impl ServiceRules {
-    /// Sorts parsed items of `service` (its own partition and the `*` partition) into rules,
-    /// its policy and the items that were skipped. Items of other services are ignored.
-    pub fn from_items<'a>(
-        service: &ServiceId,
-        items: impl IntoIterator<Item = &'a RawItem>,
-    ) -> Self {
-        let mut out = Self::default();
-        for raw in items {
-            match parse_item(raw) {
-                Ok(AllowlistItem::Rule(rule)) => {
-                    if matches!(&rule.service, Scope::One(s) if s != service) {
-                        continue;
-                    }
-                    out.rules.push(rule);
-                }
-                Ok(AllowlistItem::Policy { service: s, policy }) if &s == service => {
-                    out.policy = Some(policy)
-                }
-                Ok(AllowlistItem::Policy { .. }) => {}
-                Err(err) => out.invalid.push(err),
-            }
+    /// The policy in force, or `None` when the policy item is malformed.
+    pub fn effective_policy(&self, defaults: ServicePolicy) -> Option<ServicePolicy> {
+        match &self.policy {
+            PolicyState::Default => Some(ServicePolicy::resolve(None, defaults)),
+            PolicyState::Set(item) => Some(ServicePolicy::resolve(Some(item), defaults)),
+            PolicyState::Malformed(_) => None,
         }
-        out
+    }
+
+    /// The first malformed item that could apply to `account`, if any.
+    pub fn hold_for(&self, account: &AccountId) -> Option<&MalformedItem> {
+        self.holds
+            .iter()
+            .find(|m| m.could_apply(&self.service, account))
+    }
+}
+
+impl Allowlist {
+    /// What applies to `service`.
+    pub fn for_service(&self, service: &ServiceId) -> ServiceRules {
+        let rules = self
+            .rules
+            .iter()
+            .filter(|r| r.service.matches(service))
+            .cloned()
+            .collect();
+        let malformed_policy = self
+            .malformed
+            .iter()
+            .find(|m| m.is_policy && m.services.matches(service));
+        let policy = match (malformed_policy, self.policies.get(service)) {
+            (Some(m), _) => PolicyState::Malformed(m.clone()),
+            (None, Some(item)) => PolicyState::Set(*item),
+            (None, None) => PolicyState::Default,
+        };
+        let holds = self
+            .malformed
+            .iter()
+            .filter(|m| !m.is_policy && m.services.matches(service))
+            .cloned()
+            .collect();
+        ServiceRules {
+            service: service.clone(),
+            rules,
+            policy,
+            holds,
+        }
     }
 }
 
@@ -330,284 +291,112 @@ impl ServiceRules {
 mod tests {
     use super::*;
 
-    pub(crate) fn item(pairs: &[(&str, RawValue)]) -> RawItem {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect()
+    fn svc(n: u8) -> ServiceId {
+        ServiceId::parse(&format!("vpce-svc-0{n}")).unwrap()
     }
 
-    fn s(v: &str) -> RawValue {
-        RawValue::S(v.to_owned())
+    fn acct(n: u8) -> AccountId {
+        AccountId::parse(&format!("{:012}", 100_000_000_000u64 + u64::from(n))).unwrap()
     }
 
-    const SVC: &str = "vpce-svc-0abc";
-    const ACCT: &str = "111122223333";
-
-    #[test]
-    fn a_minimal_item_is_an_allow_rule() {
-        let parsed = parse_item(&item(&[("pk", s(SVC)), ("sk", s(ACCT))])).unwrap();
-        let AllowlistItem::Rule(rule) = parsed else {
-            panic!("rule expected")
-        };
-        assert_eq!(rule.effect, Effect::Allow);
-        assert_eq!(rule.service, Scope::One(ServiceId::parse(SVC).unwrap()));
-        assert_eq!(rule.account, Scope::One(AccountId::parse(ACCT).unwrap()));
-        assert_eq!(rule.expires_at, None);
-        assert_eq!(
-            rule.to_string(),
-            "allow rule (service vpce-svc-0abc, account 111122223333)"
-        );
-    }
-
-    #[test]
-    fn wildcards_deny_and_expiry_parse() {
-        let parsed = parse_item(&item(&[
-            ("pk", s("*")),
-            ("sk", s("*")),
-            ("effect", s("deny")),
-            ("expires_at", RawValue::N("1800000000".into())),
-            ("note", s("temporary block")),
-        ]))
-        .unwrap();
-        assert_eq!(
-            parsed,
-            AllowlistItem::Rule(Rule {
-                service: Scope::Any,
-                account: Scope::Any,
-                effect: Effect::Deny,
-                expires_at: Some(1_800_000_000)
-            })
-        );
-    }
-
-    #[test]
-    fn policy_items_parse() {
-        let parsed = parse_item(&item(&[
-            ("pk", s(SVC)),
-            ("sk", s(POLICY_SORT_KEY)),
-            ("unmatched", s("leave")),
-            ("revoke", RawValue::Bool(true)),
-        ]))
-        .unwrap();
-        assert_eq!(
-            parsed,
-            AllowlistItem::Policy {
-                service: ServiceId::parse(SVC).unwrap(),
-                policy: PolicyItem {
-                    unmatched: Some(UnmatchedAction::Leave),
-                    revoke: Some(true),
-                    dry_run: None
-                }
-            }
-        );
-    }
-
-    #[test]
-    fn each_kind_of_malformed_item_names_its_problem() {
-        let cases: Vec<(RawItem, &str)> = vec![
-            (item(&[("sk", s(ACCT))]), "`pk` is missing"),
-            (item(&[("pk", s(SVC))]), "`sk` is missing"),
-            (
-                item(&[("pk", RawValue::N("1".into())), ("sk", s(ACCT))]),
-                "`pk` must be a string",
-            ),
-            (
-                item(&[("pk", s("svc-1")), ("sk", s(ACCT))]),
-                "invalid endpoint service id \"svc-1\"",
-            ),
-            (
-                item(&[("pk", s(SVC)), ("sk", s("1234"))]),
-                "invalid AWS account id \"1234\"",
-            ),
-            (
-                item(&[("pk", s(SVC)), ("sk", s(ACCT)), ("effect", s("Allow"))]),
-                "`effect` must be `allow` or `deny`",
-            ),
-            (
-                item(&[
-                    ("pk", s(SVC)),
-                    ("sk", s(ACCT)),
-                    ("effect", RawValue::Bool(true)),
-                ]),
-                "`effect` must be a string",
-            ),
-            (
-                item(&[
-                    ("pk", s(SVC)),
-                    ("sk", s(ACCT)),
-                    ("expires_at", s("tomorrow")),
-                ]),
-                "`expires_at` must be a number",
-            ),
-            (
-                item(&[
-                    ("pk", s(SVC)),
-                    ("sk", s(ACCT)),
-                    ("expires_at", RawValue::N("1.5e9".into())),
-                ]),
-                "whole epoch seconds",
-            ),
-            (
-                item(&[
-                    ("pk", s(SVC)),
-                    ("sk", s(ACCT)),
-                    ("note", RawValue::Other("L")),
-                ]),
-                "`note` must be a string",
-            ),
-            (
-                item(&[("pk", s("*")), ("sk", s(POLICY_SORT_KEY))]),
-                "invalid endpoint service id \"*\"",
-            ),
-            (
-                item(&[
-                    ("pk", s(SVC)),
-                    ("sk", s(POLICY_SORT_KEY)),
-                    ("unmatched", s("accept")),
-                ]),
-                "`unmatched` must be",
-            ),
-            (
-                item(&[
-                    ("pk", s(SVC)),
-                    ("sk", s(POLICY_SORT_KEY)),
-                    ("revoke", s("true")),
-                ]),
-                "`revoke` must be a boolean",
-            ),
-        ];
-        for (raw, expected) in cases {
-            let err = parse_item(&raw).unwrap_err();
-            assert!(
-                err.to_string().contains(expected),
-                "{err} should mention {expected}"
-            );
-            assert!(err.to_string().starts_with("allowlist item (pk "), "{err}");
+    fn broken(
+        services: Scope<ServiceId>,
+        accounts: Scope<AccountId>,
+        is_policy: bool,
+    ) -> MalformedItem {
+        MalformedItem {
+            key: ItemKey {
+                pk: services.to_string(),
+                sk: accounts.to_string(),
+            },
+            problem: "broken".into(),
+            services,
+            accounts,
+            is_policy,
         }
     }
 
     #[test]
-    fn policy_resolution_keeps_any_dry_run() {
+    fn a_service_sees_its_rules_and_the_wildcard_ones_its_policy_and_what_may_hold_it() {
+        let rule = |service: Scope<ServiceId>| Rule {
+            service,
+            account: Scope::Any,
+            effect: Effect::Allow,
+            expires_at: None,
+        };
+        let allowlist = Allowlist {
+            rules: vec![
+                rule(Scope::One(svc(1))),
+                rule(Scope::One(svc(2))),
+                rule(Scope::Any),
+            ],
+            policies: BTreeMap::from([(
+                svc(1),
+                PolicyItem {
+                    revoke: Some(true),
+                    ..Default::default()
+                },
+            )]),
+            malformed: vec![
+                broken(Scope::One(svc(2)), Scope::One(acct(1)), false),
+                broken(Scope::Any, Scope::One(acct(2)), false),
+                broken(Scope::One(svc(3)), Scope::Any, true),
+            ],
+        };
+        let one = allowlist.for_service(&svc(1));
+        assert_eq!(one.rules, vec![rule(Scope::One(svc(1))), rule(Scope::Any)]);
+        assert_eq!(
+            one.policy,
+            PolicyState::Set(PolicyItem {
+                revoke: Some(true),
+                ..Default::default()
+            })
+        );
+        assert_eq!(one.holds.len(), 1, "only the `*` item can hold service 1");
+        assert!(one.hold_for(&acct(2)).is_some());
+        assert!(one.hold_for(&acct(1)).is_none());
+        assert!(
+            one.effective_policy(ServicePolicy::default())
+                .is_some_and(|p| p.revoke)
+        );
+        let two = allowlist.for_service(&svc(2));
+        assert_eq!(two.holds.len(), 2);
+        assert_eq!(two.policy, PolicyState::Default);
+        let three = allowlist.for_service(&svc(3));
+        assert!(matches!(three.policy, PolicyState::Malformed(_)));
+        assert_eq!(three.effective_policy(ServicePolicy::default()), None);
+    }
+
+    #[test]
+    fn a_malformed_policy_item_applies_to_every_account_of_its_services() {
+        let policy = broken(Scope::One(svc(1)), Scope::Any, true);
+        assert!(policy.could_apply(&svc(1), &acct(7)));
+        assert!(!policy.could_apply(&svc(2), &acct(7)));
+        let rule = broken(Scope::Any, Scope::One(acct(1)), false);
+        assert!(rule.could_apply(&svc(9), &acct(1)));
+        assert!(!rule.could_apply(&svc(9), &acct(2)));
+    }
+
+    #[test]
+    fn a_policy_item_overrides_defaults_but_never_lifts_a_dry_run() {
         let defaults = ServicePolicy {
-            unmatched: UnmatchedAction::Leave,
+            unmatched: UnmatchedAction::Reject,
             revoke: false,
             dry_run: true,
         };
         let item = PolicyItem {
-            unmatched: Some(UnmatchedAction::Reject),
+            unmatched: Some(UnmatchedAction::Leave),
             revoke: Some(true),
             dry_run: Some(false),
         };
-        let resolved = ServicePolicy::resolve(Some(&item), defaults);
         assert_eq!(
-            resolved,
+            ServicePolicy::resolve(Some(&item), defaults),
             ServicePolicy {
-                unmatched: UnmatchedAction::Reject,
+                unmatched: UnmatchedAction::Leave,
                 revoke: true,
                 dry_run: true
             }
         );
         assert_eq!(ServicePolicy::resolve(None, defaults), defaults);
-    }
-
-    #[test]
-    fn service_rules_keep_own_and_wildcard_items_only() {
-        let svc = ServiceId::parse(SVC).unwrap();
-        let items = [
-            item(&[("pk", s(SVC)), ("sk", s(ACCT))]),
-            item(&[("pk", s("*")), ("sk", s("*")), ("effect", s("deny"))]),
-            item(&[("pk", s("vpce-svc-0def")), ("sk", s(ACCT))]),
-            item(&[
-                ("pk", s(SVC)),
-                ("sk", s(POLICY_SORT_KEY)),
-                ("revoke", RawValue::Bool(true)),
-            ]),
-            item(&[("pk", s(SVC)), ("sk", s("bad"))]),
-        ];
-        let rules = ServiceRules::from_items(&svc, &items);
-        assert_eq!(rules.rules.len(), 2);
-        assert_eq!(rules.policy.unwrap().revoke, Some(true));
-        assert_eq!(rules.invalid.len(), 1);
-    }
-
-    #[test]
-    fn expiry_is_exclusive() {
-        let rule = Rule {
-            service: Scope::Any,
-            account: Scope::Any,
-            effect: Effect::Allow,
-            expires_at: Some(100),
-        };
-        assert!(rule.is_live(99));
-        assert!(!rule.is_live(100));
-    }
-}
-
-#[cfg(test)]
-mod edge_properties {
-    use proptest::prelude::*;
-
-    use super::*;
-    use crate::domain::decision::{Action, Connection, decide};
-    use crate::domain::{AccountId, ConnectionState, EndpointId};
-
-    fn arb_value() -> impl Strategy<Value = RawValue> {
-        prop_oneof![
-            "\\PC{0,20}".prop_map(RawValue::S),
-            prop_oneof![
-                Just("allow".to_owned()),
-                Just("deny".to_owned()),
-                Just("*".to_owned()),
-                Just("#policy".to_owned()),
-                Just("vpce-svc-0a".to_owned()),
-                Just("111122223333".to_owned())
-            ]
-            .prop_map(RawValue::S),
-            "-?[0-9]{0,20}(\\.[0-9]{0,3})?".prop_map(RawValue::N),
-            any::<bool>().prop_map(RawValue::Bool),
-            Just(RawValue::Other("L")),
-        ]
-    }
-
-    fn arb_item() -> impl Strategy<Value = RawItem> {
-        let name = prop_oneof![
-            Just("pk"),
-            Just("sk"),
-            Just("effect"),
-            Just("expires_at"),
-            Just("unmatched"),
-            Just("revoke"),
-            Just("dry_run"),
-            Just("note")
-        ];
-        proptest::collection::btree_map(name.prop_map(str::to_owned), arb_value(), 0..7)
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
-
-        /// Whatever the table holds, parsing never panics, and a decision from items that are not
-        /// a live allow for the connection is never an accept.
-        #[test]
-        fn arbitrary_items_never_panic_or_accept_without_an_allow(items in proptest::collection::vec(arb_item(), 0..6)) {
-            let service = ServiceId::parse("vpce-svc-0a").unwrap();
-            let rules = ServiceRules::from_items(&service, &items);
-            let conn = Connection {
-                service: service.clone(),
-                endpoint: EndpointId::parse("vpce-01").unwrap(),
-                owner: AccountId::parse("111122223333").unwrap(),
-                state: ConnectionState::PendingAcceptance,
-            };
-            let policy = ServicePolicy::resolve(rules.policy.as_ref(), ServicePolicy::default());
-            let decision = decide(&conn, &rules.rules, &policy, 1_800_000_000);
-            if decision.action == Action::Accept {
-                let allowed_by_an_item = items.iter().any(|i| {
-                    matches!(parse_item(i), Ok(AllowlistItem::Rule(r)) if r.effect == Effect::Allow
-                        && r.matches(&conn.service, &conn.owner, 1_800_000_000))
-                });
-                prop_assert!(allowed_by_an_item);
-            }
-        }
     }
 }

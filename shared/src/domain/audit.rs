@@ -1,16 +1,23 @@
-//! Audit records: one per decision that changed (or in a dry run would have changed) a connection.
+//! Audit records. A decision record is written, before anything is carried out, for each
+//! decision that changes (or in a dry run would change) a connection; after the Accept or Reject
+//! call an outcome record says what AWS answered. Records are appended, never overwritten: the
+//! first record of a decision (and of each distinct answer) wins.
+
+use std::fmt;
 
 use serde::Serialize;
 
 use super::decision::{Action, Connection, Decision};
+use super::ids::{AccountId, EndpointId, ServiceId};
 use super::trigger::TriggerKind;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A decision that changed (or, in a dry run, would have changed) a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuditRecord {
-    pub service_id: String,
-    pub endpoint_id: String,
-    pub owner: String,
+pub struct DecisionRecord {
+    pub service_id: ServiceId,
+    pub endpoint_id: EndpointId,
+    pub owner: AccountId,
     pub decision: Action,
     pub reason: String,
     pub trigger: TriggerKind,
@@ -21,68 +28,97 @@ pub struct AuditRecord {
     pub expires_at: i64,
 }
 
-impl AuditRecord {
+impl DecisionRecord {
     pub fn new(
         conn: &Connection,
         decision: &Decision,
-        trigger: TriggerKind,
+        trigger: &TriggerKind,
         dry_run: bool,
         now: i64,
         retention_days: u32,
     ) -> Self {
         Self {
-            service_id: conn.service.to_string(),
-            endpoint_id: conn.endpoint.to_string(),
-            owner: conn.owner.to_string(),
+            service_id: conn.service.clone(),
+            endpoint_id: conn.endpoint.clone(),
+            owner: conn.owner.clone(),
             decision: decision.action,
             reason: decision.reason.to_string(),
-            trigger,
+            trigger: trigger.clone(),
             dry_run,
             decided_at: now,
             expires_at: now + i64::from(retention_days) * 86_400,
         }
     }
 
-    /// Partition key: the service, so one service's history is one Query.
-    pub fn partition_key(&self) -> &str {
-        &self.service_id
-    }
-
-    /// Sort key derived from the connection and the decision only (not the time), so a
-    /// replayed trigger writes the same key again instead of a second record.
-    pub fn sort_key(&self) -> String {
-        let mode = if self.dry_run { "dry-run" } else { "live" };
-        format!("{}#{}#{mode}", self.endpoint_id, self.decision)
+    /// What AWS answered when the decision was carried out at `now`.
+    pub fn outcome(&self, result: Outcome, now: i64) -> OutcomeRecord {
+        OutcomeRecord {
+            service_id: self.service_id.clone(),
+            endpoint_id: self.endpoint_id.clone(),
+            owner: self.owner.clone(),
+            decision: self.decision,
+            trigger: self.trigger.clone(),
+            outcome: result,
+            attempted_at: now,
+            expires_at: now + (self.expires_at - self.decided_at),
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::decision::Reason;
-    use crate::domain::{AccountId, ConnectionState, EndpointId, ServiceId};
+/// What AWS answered to an Accept or Reject call, for one connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum Outcome {
+    /// The call changed the connection.
+    Changed,
+    /// The call failed, or listed the connection as `Unsuccessful`.
+    Failed { code: String, message: String },
+}
 
-    #[test]
-    fn the_key_ignores_time_and_trigger() {
-        let conn = Connection {
-            service: ServiceId::parse("vpce-svc-0a").unwrap(),
-            endpoint: EndpointId::parse("vpce-0b").unwrap(),
-            owner: AccountId::parse("111122223333").unwrap(),
-            state: ConnectionState::PendingAcceptance,
-        };
-        let d = Decision {
-            action: Action::Reject,
-            reason: Reason::NoLongerAllowed,
-        };
-        let a = AuditRecord::new(&conn, &d, TriggerKind::Schedule, false, 100, 30);
-        let b = AuditRecord::new(&conn, &d, TriggerKind::Sns, false, 200, 30);
-        assert_eq!(
-            (a.partition_key(), a.sort_key()),
-            (b.partition_key(), b.sort_key().clone())
-        );
-        assert_eq!(a.sort_key(), "vpce-0b#reject#live");
-        assert_eq!(a.expires_at, 100 + 30 * 86_400);
-        let dry = AuditRecord::new(&conn, &d, TriggerKind::Sns, true, 200, 30);
-        assert_ne!(dry.sort_key(), a.sort_key());
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Changed => f.write_str("changed"),
+            Outcome::Failed { code, .. } => write!(f, "failed: {code}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeRecord {
+    pub service_id: ServiceId,
+    pub endpoint_id: EndpointId,
+    pub owner: AccountId,
+    pub decision: Action,
+    pub trigger: TriggerKind,
+    pub outcome: Outcome,
+    /// Epoch seconds of the call.
+    pub attempted_at: i64,
+    pub expires_at: i64,
+}
+
+/// One record of the audit table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum AuditRecord {
+    Decision(DecisionRecord),
+    Outcome(OutcomeRecord),
+}
+
+impl AuditRecord {
+    pub fn service_id(&self) -> &ServiceId {
+        match self {
+            AuditRecord::Decision(d) => &d.service_id,
+            AuditRecord::Outcome(o) => &o.service_id,
+        }
+    }
+
+    /// When it happened: the decision, or the call.
+    pub fn at(&self) -> i64 {
+        match self {
+            AuditRecord::Decision(d) => d.decided_at,
+            AuditRecord::Outcome(o) => o.attempted_at,
+        }
     }
 }

@@ -1,16 +1,22 @@
 //! The one function that decides an endpoint connection.
 //!
 //! 1. Rules of the service or `*`, for the owner or `*`, not expired, are considered.
-//! 2. A matching deny rejects. 3. Else a matching allow accepts.
-//! 4. Else the service policy's `unmatched` action (reject, or leave pending).
-//! 5. Only `pendingAcceptance` is accepted or rejected; an `available` connection whose
-//!    owner is no longer allowed is revoked when the policy says `revoke`.
+//! 2. A matching deny rejects.
+//! 3. Else, if a malformed item might apply (its scope covers the service and the owner), the
+//!    connection is held: left pending, never accepted (the item may have been a deny).
+//! 4. Else a matching allow accepts.
+//! 5. Else the service policy's `unmatched` action (reject, or leave pending).
+//! 6. Only `pendingAcceptance` is accepted or rejected; an `available` connection whose owner is
+//!    no longer allowed is revoked when the policy says `revoke` (a held one is never revoked).
+//! 7. A malformed policy item holds its whole service: its settings are unknown.
 
 use std::fmt;
 
 use serde::Serialize;
 
-use super::allowlist::{Effect, Rule, ServicePolicy, UnmatchedAction};
+use super::allowlist::{
+    Effect, MalformedItem, PolicyState, Rule, ServicePolicy, ServiceRules, UnmatchedAction,
+};
 use super::connection_state::ConnectionState;
 use super::ids::{AccountId, EndpointId, ServiceId};
 
@@ -29,15 +35,26 @@ pub struct Connection {
 pub enum Action {
     Accept,
     Reject,
-    /// Left in `pendingAcceptance`.
+    /// Left in `pendingAcceptance` by the service policy (`unmatched=leave`).
     Leave,
     /// An established connection rejected because its owner is no longer allowed.
     Revoke,
     /// Nothing to do (an allowed established connection, or a state that is not decided).
     Keep,
+    /// Left as it is because a malformed allowlist item might apply: reported and alarmed on.
+    Hold,
 }
 
 impl Action {
+    pub const ALL: [Action; 6] = [
+        Action::Accept,
+        Action::Reject,
+        Action::Leave,
+        Action::Revoke,
+        Action::Keep,
+        Action::Hold,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Accept => "accept",
@@ -45,7 +62,12 @@ impl Action {
             Action::Leave => "leave",
             Action::Revoke => "revoke",
             Action::Keep => "keep",
+            Action::Hold => "hold",
         }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == value)
     }
 
     /// Whether carrying it out changes the connection (and so is audited).
@@ -60,7 +82,7 @@ impl fmt::Display for Action {
     }
 }
 
-/// Which rule or policy decided.
+/// Which rule, policy or item decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     DenyRule(Rule),
@@ -74,6 +96,10 @@ pub enum Reason {
     RevocationOff,
     /// A state this function never acts on.
     StateNotDecided(ConnectionState),
+    /// A malformed rule item might apply to this owner.
+    Held(MalformedItem),
+    /// The service's policy item is malformed.
+    PolicyMalformed(MalformedItem),
 }
 
 impl fmt::Display for Reason {
@@ -89,6 +115,16 @@ impl fmt::Display for Reason {
             Reason::StillAllowed => f.write_str("established and still allowed"),
             Reason::RevocationOff => f.write_str("established; service policy revoke=false"),
             Reason::StateNotDecided(state) => write!(f, "state {state} is not decided"),
+            Reason::Held(item) => write!(
+                f,
+                "held: malformed allowlist item {} might apply ({})",
+                item.key, item.problem
+            ),
+            Reason::PolicyMalformed(item) => write!(
+                f,
+                "held: the service's policy item {} is malformed ({})",
+                item.key, item.problem
+            ),
         }
     }
 }
@@ -110,33 +146,60 @@ fn first_match<'a>(
         .find(|r| r.effect == effect && r.matches(&conn.service, &conn.owner, now))
 }
 
-/// Decides `conn` from `rules` (already narrowed to its service and `*`, but checked again
-/// here) under `policy` at epoch second `now`.
-pub fn decide(conn: &Connection, rules: &[Rule], policy: &ServicePolicy, now: i64) -> Decision {
-    let deny = first_match(rules, Effect::Deny, conn, now);
-    let allow = first_match(rules, Effect::Allow, conn, now);
-    let (action, reason) = match &conn.state {
-        ConnectionState::PendingAcceptance => match (deny, allow) {
-            (Some(rule), _) => (Action::Reject, Reason::DenyRule(rule.clone())),
-            (None, Some(rule)) => (Action::Accept, Reason::AllowRule(rule.clone())),
-            (None, None) => match policy.unmatched {
+/// Decides `conn` from what applies to its service (`rules`, checked again here) under the
+/// deployment's `defaults` at epoch second `now`.
+pub fn decide(
+    conn: &Connection,
+    rules: &ServiceRules,
+    defaults: ServicePolicy,
+    now: i64,
+) -> Decision {
+    let decision = |action, reason| Decision { action, reason };
+    let policy = match &rules.policy {
+        PolicyState::Malformed(item) => {
+            let action = if conn.state == ConnectionState::PendingAcceptance {
+                Action::Hold
+            } else {
+                Action::Keep
+            };
+            return decision(action, Reason::PolicyMalformed(item.clone()));
+        }
+        PolicyState::Set(item) => ServicePolicy::resolve(Some(item), defaults),
+        PolicyState::Default => ServicePolicy::resolve(None, defaults),
+    };
+    let deny = first_match(&rules.rules, Effect::Deny, conn, now);
+    let allow = first_match(&rules.rules, Effect::Allow, conn, now);
+    let hold = || {
+        rules
+            .holds
+            .iter()
+            .find(|m| m.could_apply(&conn.service, &conn.owner))
+    };
+    match &conn.state {
+        ConnectionState::PendingAcceptance => match (deny, hold(), allow) {
+            (Some(rule), _, _) => decision(Action::Reject, Reason::DenyRule(rule.clone())),
+            (None, Some(item), _) => decision(Action::Hold, Reason::Held(item.clone())),
+            (None, None, Some(rule)) => decision(Action::Accept, Reason::AllowRule(rule.clone())),
+            (None, None, None) => match policy.unmatched {
                 UnmatchedAction::Reject => {
-                    (Action::Reject, Reason::Unmatched(UnmatchedAction::Reject))
+                    decision(Action::Reject, Reason::Unmatched(UnmatchedAction::Reject))
                 }
                 UnmatchedAction::Leave => {
-                    (Action::Leave, Reason::Unmatched(UnmatchedAction::Leave))
+                    decision(Action::Leave, Reason::Unmatched(UnmatchedAction::Leave))
                 }
             },
         },
-        ConnectionState::Available if !policy.revoke => (Action::Keep, Reason::RevocationOff),
-        ConnectionState::Available => match (deny, allow) {
-            (Some(rule), _) => (Action::Revoke, Reason::DenyRule(rule.clone())),
-            (None, Some(_)) => (Action::Keep, Reason::StillAllowed),
-            (None, None) => (Action::Revoke, Reason::NoLongerAllowed),
+        ConnectionState::Available if !policy.revoke => {
+            decision(Action::Keep, Reason::RevocationOff)
+        }
+        ConnectionState::Available => match (deny, allow, hold()) {
+            (Some(rule), _, _) => decision(Action::Revoke, Reason::DenyRule(rule.clone())),
+            (None, Some(_), _) => decision(Action::Keep, Reason::StillAllowed),
+            (None, None, Some(item)) => decision(Action::Hold, Reason::Held(item.clone())),
+            (None, None, None) => decision(Action::Revoke, Reason::NoLongerAllowed),
         },
-        other => (Action::Keep, Reason::StateNotDecided(other.clone())),
-    };
-    Decision { action, reason }
+        other => decision(Action::Keep, Reason::StateNotDecided(other.clone())),
+    }
 }
 
 #[cfg(test)]
@@ -144,7 +207,28 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::domain::allowlist::{RawItem, RawValue, Scope, ServiceRules};
+    use crate::domain::allowlist::{ItemKey, Scope};
+
+    /// `decide` over plain rules and a resolved policy, with no malformed items.
+    fn decide_with(conn: &Connection, rules: &[Rule], p: &ServicePolicy, now: i64) -> Decision {
+        decide_held(conn, rules, &[], p, now)
+    }
+
+    fn decide_held(
+        conn: &Connection,
+        rules: &[Rule],
+        holds: &[MalformedItem],
+        p: &ServicePolicy,
+        now: i64,
+    ) -> Decision {
+        let view = ServiceRules {
+            service: conn.service.clone(),
+            rules: rules.to_vec(),
+            policy: PolicyState::Default,
+            holds: holds.to_vec(),
+        };
+        decide(conn, &view, *p, now)
+    }
 
     const NOW: i64 = 1_800_000_000;
 
@@ -208,19 +292,19 @@ mod tests {
         ];
         for (owner, action) in expected {
             assert_eq!(
-                decide(&conn(1, owner, PendingAcceptance), &rules, &p, NOW).action,
+                decide_with(&conn(1, owner, PendingAcceptance), &rules, &p, NOW).action,
                 action,
                 "A{owner}"
             );
         }
         assert_eq!(
-            decide(&conn(1, 3, PendingAcceptance), &rules, &p, NOW)
+            decide_with(&conn(1, 3, PendingAcceptance), &rules, &p, NOW)
                 .reason
                 .to_string(),
             "deny rule (service *, account 100000000003)"
         );
         let leave = policy(UnmatchedAction::Leave, false);
-        let d = decide(&conn(1, 4, PendingAcceptance), &rules, &leave, NOW);
+        let d = decide_with(&conn(1, 4, PendingAcceptance), &rules, &leave, NOW);
         assert_eq!(d.action, Action::Leave);
         assert_eq!(
             d.reason.to_string(),
@@ -234,25 +318,25 @@ mod tests {
         let on = policy(UnmatchedAction::Reject, true);
         let off = policy(UnmatchedAction::Reject, false);
         assert_eq!(
-            decide(&conn(1, 1, Available), &allowed, &on, NOW).action,
+            decide_with(&conn(1, 1, Available), &allowed, &on, NOW).action,
             Action::Keep
         );
         assert_eq!(
-            decide(&conn(1, 1, Available), &[], &on, NOW).action,
+            decide_with(&conn(1, 1, Available), &[], &on, NOW).action,
             Action::Revoke
         );
         assert_eq!(
-            decide(&conn(1, 1, Available), &[], &off, NOW).action,
+            decide_with(&conn(1, 1, Available), &[], &off, NOW).action,
             Action::Keep
         );
         let denied = vec![allowed[0].clone(), rule(None, Some(1), Effect::Deny, None)];
         assert_eq!(
-            decide(&conn(1, 1, Available), &denied, &on, NOW).action,
+            decide_with(&conn(1, 1, Available), &denied, &on, NOW).action,
             Action::Revoke
         );
         let expired = vec![rule(Some(1), Some(1), Effect::Allow, Some(NOW))];
         assert_eq!(
-            decide(&conn(1, 1, Available), &expired, &on, NOW).action,
+            decide_with(&conn(1, 1, Available), &expired, &on, NOW).action,
             Action::Revoke
         );
     }
@@ -263,7 +347,7 @@ mod tests {
         for state in [
             "pending", "rejected", "deleted", "failed", "expired", "partial", "deleting", "weird",
         ] {
-            let d = decide(
+            let d = decide_with(
                 &conn(1, 1, ConnectionState::parse(state)),
                 &rules,
                 &policy(UnmatchedAction::Reject, true),
@@ -279,7 +363,7 @@ mod tests {
             rule(Some(2), Some(1), Effect::Allow, None),
             rule(Some(1), Some(2), Effect::Allow, None),
         ];
-        let d = decide(
+        let d = decide_with(
             &conn(1, 1, PendingAcceptance),
             &rules,
             &policy(UnmatchedAction::Reject, false),
@@ -333,7 +417,7 @@ mod tests {
             service in 0u8..3, owner in 0u8..4, state in arb_state(), p in arb_policy(),
         ) {
             let c = conn(service, owner, state.clone());
-            let d = decide(&c, &rules, &p, NOW);
+            let d = decide_with(&c, &rules, &p, NOW);
             if d.action == Action::Accept {
                 prop_assert!(live_match(&rules, &c, Effect::Allow));
                 prop_assert!(!live_match(&rules, &c, Effect::Deny));
@@ -351,10 +435,10 @@ mod tests {
         ) {
             let pending = conn(service, owner, PendingAcceptance);
             if live_match(&rules, &pending, Effect::Deny) {
-                prop_assert_eq!(decide(&pending, &rules, &p, NOW).action, Action::Reject);
+                prop_assert_eq!(decide_with(&pending, &rules, &p, NOW).action, Action::Reject);
                 let established = conn(service, owner, Available);
                 let expected = if p.revoke { Action::Revoke } else { Action::Keep };
-                prop_assert_eq!(decide(&established, &rules, &p, NOW).action, expected);
+                prop_assert_eq!(decide_with(&established, &rules, &p, NOW).action, expected);
             }
         }
 
@@ -365,67 +449,119 @@ mod tests {
         ) {
             let c = conn(service, owner, state);
             let live: Vec<Rule> = rules.iter().filter(|r| r.is_live(NOW)).cloned().collect();
-            prop_assert_eq!(decide(&c, &rules, &p, NOW).action, decide(&c, &live, &p, NOW).action);
+            prop_assert_eq!(decide_with(&c, &rules, &p, NOW).action, decide_with(&c, &live, &p, NOW).action);
         }
 
         #[test]
-        fn a_malformed_item_never_changes_a_decision(
+        fn a_malformed_item_that_could_apply_never_lets_a_connection_be_accepted_or_revoked(
             rules in proptest::collection::vec(arb_rule(), 0..6),
-            junk in proptest::collection::vec(arb_malformed_item(), 1..4),
+            holds in proptest::collection::vec(arb_hold(), 1..3),
             owner in 0u8..4, state in arb_state(), p in arb_policy(),
         ) {
-            let c = conn(1, owner, state);
-            let good: Vec<RawItem> = rules.iter().map(rule_item).collect();
-            let with_junk: Vec<RawItem> = good.iter().cloned().chain(junk.clone()).collect();
-            let clean = ServiceRules::from_items(&c.service, &good);
-            let dirty = ServiceRules::from_items(&c.service, &with_junk);
-            prop_assert_eq!(dirty.invalid.len(), junk.len());
-            prop_assert_eq!(
-                decide(&c, &clean.rules, &p, NOW).action,
-                decide(&c, &dirty.rules, &p, NOW).action
-            );
-        }
-    }
-
-    fn rule_item(r: &Rule) -> RawItem {
-        let mut item = RawItem::new();
-        item.insert("pk".into(), RawValue::S(r.service.to_string()));
-        item.insert("sk".into(), RawValue::S(r.account.to_string()));
-        item.insert("effect".into(), RawValue::S(r.effect.to_string()));
-        if let Some(at) = r.expires_at {
-            item.insert("expires_at".into(), RawValue::N(at.to_string()));
-        }
-        item
-    }
-
-    /// Items that look like rules for service 1 but are broken in one way each.
-    fn arb_malformed_item() -> impl Strategy<Value = RawItem> {
-        let svc1 = svc(1).to_string();
-        (0usize..6, 0u8..4, "[a-zA-Z0-9 *-]{0,14}").prop_map(move |(kind, owner, text)| {
-            let mut item = RawItem::new();
-            item.insert("pk".into(), RawValue::S(svc1.clone()));
-            item.insert("sk".into(), RawValue::S(acct(owner).to_string()));
-            match kind {
-                0 => {
-                    item.insert("effect".into(), RawValue::S(format!("x{text}")));
-                }
-                1 => {
-                    item.insert("expires_at".into(), RawValue::S(text));
-                }
-                2 => {
-                    item.insert("sk".into(), RawValue::S(format!("{text}x")));
-                }
-                3 => {
-                    item.insert("pk".into(), RawValue::S(format!("svc-{text}")));
-                }
-                4 => {
-                    item.insert("effect".into(), RawValue::Bool(true));
-                }
-                _ => {
-                    item.remove("sk");
-                }
+            let c = conn(1, owner, state.clone());
+            let held = decide_held(&c, &rules, &holds, &p, NOW);
+            let plain = decide_with(&c, &rules, &p, NOW);
+            let applies = holds.iter().any(|h| h.could_apply(&c.service, &c.owner));
+            if !applies {
+                // An item that cannot apply to this connection changes nothing.
+                prop_assert_eq!(&held, &plain);
+            } else if live_match(&rules, &c, Effect::Deny) {
+                // A well-formed live deny still decides.
+                prop_assert_eq!(held.action, plain.action);
+            } else {
+                prop_assert!(!matches!(held.action, Action::Accept | Action::Revoke | Action::Reject), "{held:?}");
             }
-            item
+        }
+    }
+
+    /// Malformed items of service 1 or every service, for one account or every account.
+    fn arb_hold() -> impl Strategy<Value = MalformedItem> {
+        (any::<bool>(), proptest::option::of(0u8..4)).prop_map(|(any_service, account)| {
+            MalformedItem {
+                key: ItemKey {
+                    pk: "x".into(),
+                    sk: "y".into(),
+                },
+                problem: "broken".into(),
+                services: if any_service {
+                    Scope::Any
+                } else {
+                    Scope::One(svc(1))
+                },
+                accounts: account.map_or(Scope::Any, |a| Scope::One(acct(a))),
+                is_policy: false,
+            }
         })
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use crate::domain::allowlist::{ItemKey, PolicyItem, Scope};
+
+    #[test]
+    fn a_malformed_policy_holds_every_pending_connection_of_its_service_even_a_denied_one() {
+        let service = ServiceId::parse("vpce-svc-0a").unwrap();
+        let owner = AccountId::parse("111122223333").unwrap();
+        let broken = MalformedItem {
+            key: ItemKey {
+                pk: service.to_string(),
+                sk: "#policy".into(),
+            },
+            problem: "`dry_run` must be a boolean (BOOL), found S".into(),
+            services: Scope::One(service.clone()),
+            accounts: Scope::Any,
+            is_policy: true,
+        };
+        let deny = Rule {
+            service: Scope::Any,
+            account: Scope::One(owner.clone()),
+            effect: Effect::Deny,
+            expires_at: None,
+        };
+        let mut view = ServiceRules {
+            service: service.clone(),
+            rules: vec![deny],
+            policy: PolicyState::Malformed(broken.clone()),
+            holds: vec![],
+        };
+        let conn = |state| Connection {
+            service: service.clone(),
+            endpoint: EndpointId::parse("vpce-01").unwrap(),
+            owner: owner.clone(),
+            state,
+        };
+        let pending = decide(
+            &conn(ConnectionState::PendingAcceptance),
+            &view,
+            ServicePolicy::default(),
+            0,
+        );
+        assert_eq!(pending.action, Action::Hold);
+        assert!(
+            pending.reason.to_string().contains("policy item"),
+            "{}",
+            pending.reason
+        );
+        let established = decide(
+            &conn(ConnectionState::Available),
+            &view,
+            ServicePolicy {
+                revoke: true,
+                ..Default::default()
+            },
+            0,
+        );
+        assert_eq!(established.action, Action::Keep);
+        // The same service with a well-formed policy: the deny rejects.
+        view.policy = PolicyState::Set(PolicyItem::default());
+        let decided = decide(
+            &conn(ConnectionState::PendingAcceptance),
+            &view,
+            ServicePolicy::default(),
+            0,
+        );
+        assert_eq!(decided.action, Action::Reject);
     }
 }

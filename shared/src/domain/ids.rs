@@ -96,6 +96,35 @@ id_newtype!(
     AccountId
 );
 
+impl ServiceId {
+    /// Every `vpce-svc-<hex>` in free text (an SNS message, a service name, a CloudTrail
+    /// field), not glued to a word before it.
+    pub fn find_all(text: &str) -> std::collections::BTreeSet<ServiceId> {
+        const PREFIX: &str = "vpce-svc-";
+        let mut found = std::collections::BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find(PREFIX) {
+            let after = &rest[at + PREFIX.len()..];
+            let hex_len = after
+                .bytes()
+                .take_while(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+                .count();
+            let preceded_by_word = rest[..at]
+                .bytes()
+                .last()
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if hex_len > 0
+                && !preceded_by_word
+                && let Ok(id) = ServiceId::parse(&rest[at..at + PREFIX.len() + hex_len])
+            {
+                found.insert(id);
+            }
+            rest = &after[hex_len..];
+        }
+        found
+    }
+}
+
 impl AccountId {
     /// An account id, or the account of an IAM principal ARN such as
     /// `arn:aws:iam::123456789012:root` (what endpoint service permissions list).

@@ -1,24 +1,33 @@
-//! Reconcile: decide every pending (and, with revocation, established) connection of
-//! each service a trigger names, carry the decisions out in batches, audit and count.
+//! Reconcile: decide every pending (and, with revocation, established) connection of each
+//! service a trigger names, carry the decisions out in batches, audit and count.
 //!
-//! Fail closed: an error reading a service's rules or connections decides nothing for
-//! that service; an Accept that fails or lists an id as `Unsuccessful` is reported, never
-//! assumed. Decisions are audited *before* they are carried out, and a service whose audit
-//! records cannot be written changes nothing: no connection changes without a record. The
-//! record's key is the connection and the decision, so the retry a later sweep makes after a
-//! failed call writes the same record again, never a second one. Errors of one service do
-//! not stop the others; the next sweep retries.
+//! Fail closed, and hold what is unclear:
+//! - the allowlist is read once, whole (one consistent Scan); if it cannot be read, nothing is
+//!   decided anywhere; if a service's connections cannot be read, nothing is decided for it;
+//! - a malformed allowlist item holds (leaves pending, never accepts or revokes) every connection
+//!   it might have matched; only a well-formed live deny still rejects such a connection; a
+//!   malformed policy item holds its whole service (its settings, a dry run among them, are
+//!   unknown, so nothing in it changes);
+//! - an Accept that fails or lists an id as `Unsuccessful` is reported, never assumed.
+//!
+//! Idempotent: decisions are audited *before* they are carried out, with keys made of the
+//! connection and the decision only (no time), written with conditional puts; a service whose
+//! records cannot be written changes nothing. So a replayed trigger, or the sweep that retries a
+//! failed call, finds the record there and keeps it (the first record's time and reason stand).
+//! After each Accept/Reject call an outcome record says what AWS answered, keyed by the answer,
+//! so a retried call that gets the same answer adds nothing either. Errors of one service do not
+//! stop the others; the next sweep retries.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::domain::allowlist::{RawItem, ServicePolicy, ServiceRules, WILDCARD};
-use crate::domain::audit::AuditRecord;
-use crate::domain::decision::{Action, Connection, Decision, decide};
+use crate::domain::allowlist::{Allowlist, ItemKey, PolicyState, ServicePolicy};
+use crate::domain::audit::{AuditRecord, DecisionRecord, Outcome};
+use crate::domain::decision::{Action, Connection, Decision, Reason, decide};
 use crate::domain::metrics::{MetricPoint, Unit};
 use crate::domain::trigger::{ServiceSelection, Trigger};
-use crate::domain::{ConnectionState, EndpointId, ServiceId};
+use crate::domain::{AccountId, ConnectionState, EndpointId, ServiceId};
 use crate::ports::{AllowlistStore, AuditLog, Connections, Metrics, PortError, Unsuccessful};
 
 /// Endpoint ids per Accept or Reject call. AWS documents no maximum; this stays well
@@ -44,38 +53,55 @@ pub struct ReconcileSettings {
 #[serde(rename_all = "camelCase")]
 pub struct ErrorEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_id: Option<String>,
+    pub service_id: Option<ServiceId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint_id: Option<String>,
+    pub endpoint_id: Option<EndpointId>,
     pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionEntry {
-    pub service_id: String,
-    pub endpoint_id: String,
-    pub owner: String,
+    pub service_id: ServiceId,
+    pub endpoint_id: EndpointId,
+    pub owner: AccountId,
     pub state: String,
     pub decision: Action,
     pub reason: String,
     pub dry_run: bool,
+    /// What AWS answered when it was carried out (none in a dry run, or when nothing was called).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
 }
 
-/// The function result (design.md, "Function results").
+/// A connection left pending (or established, not revoked) because a malformed item might apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldEntry {
+    pub service_id: ServiceId,
+    pub endpoint_id: EndpointId,
+    pub owner: AccountId,
+    pub state: String,
+    /// The keys of the item that held it.
+    pub held_by: ItemKey,
+    pub problem: String,
+}
+
+/// The function result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReconcileSummary {
     pub services_reconciled: usize,
-    pub accepted: Vec<String>,
-    pub rejected: Vec<String>,
-    pub left_pending: Vec<String>,
-    pub revoked: Vec<String>,
+    pub accepted: Vec<EndpointId>,
+    pub rejected: Vec<EndpointId>,
+    pub left_pending: Vec<EndpointId>,
+    pub revoked: Vec<EndpointId>,
+    pub held: Vec<HeldEntry>,
     pub errors: Vec<ErrorEntry>,
     pub dry_run: bool,
     pub invalid_allowlist_items: usize,
     /// Services the trigger named that this deployment does not govern: left alone.
-    pub ignored_services: Vec<String>,
+    pub ignored_services: Vec<ServiceId>,
     pub decisions: Vec<DecisionEntry>,
 }
 
@@ -86,8 +112,8 @@ struct Counts {
     rejected: usize,
     left_pending: usize,
     revoked: usize,
+    held: usize,
     errors: usize,
-    invalid_items: usize,
     dry_run: bool,
 }
 
@@ -112,21 +138,40 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
                 summary
                     .errors
                     .push(error_entry(None, None, err.to_string()));
-                self.publish(&[], 1, now, &mut summary).await;
+                self.publish(vec![errors_point(1, now)], &mut summary).await;
                 return summary;
             }
         };
-        // The `*` rules apply to every service: read once per invocation.
-        let wildcard = if services.is_empty() {
-            Ok(Vec::new())
-        } else {
-            self.allowlist.items(WILDCARD).await
+        if services.is_empty() {
+            return summary;
+        }
+        // The whole allowlist, once: the `*` rules apply to every service, and a malformed item
+        // anywhere may hold connections of any service.
+        let allowlist = match self.allowlist.load().await {
+            Ok(allowlist) => allowlist,
+            Err(err) => {
+                tracing::error!(error = %err, "allowlist not read; nothing decided");
+                for service in &services {
+                    summary
+                        .errors
+                        .push(error_entry(Some(service), None, err.to_string()));
+                }
+                self.publish(vec![errors_point(services.len(), now)], &mut summary)
+                    .await;
+                return summary;
+            }
         };
+        for item in &allowlist.malformed {
+            tracing::warn!(key = %item.key, problem = %item.problem, services = %item.services,
+                accounts = %item.accounts, "malformed allowlist item: never matched, holds what it might match");
+        }
+        summary.invalid_allowlist_items = allowlist.malformed.len();
+
         let mut per_service = Vec::new();
         for service in &services {
             let mut counts = Counts::default();
             match self
-                .reconcile_service(service, &wildcard, trigger, now, &mut counts, &mut summary)
+                .reconcile_service(service, &allowlist, trigger, now, &mut counts, &mut summary)
                 .await
             {
                 Ok(()) => summary.services_reconciled += 1,
@@ -144,18 +189,30 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
             .iter()
             .flat_map(|(service, counts)| service_points(service, counts, now))
             .collect();
-        // Totals without dimensions, for alarms and the dashboard (dry runs excluded).
+        // Totals without dimensions, for alarms and the dashboard. Decisions of a dry run stay
+        // out; held connections and errors count wherever they happen (they need a person).
         let mut totals = Counts::default();
-        for (_, c) in per_service.iter().filter(|(_, c)| !c.dry_run) {
-            totals.accepted += c.accepted;
-            totals.rejected += c.rejected;
-            totals.left_pending += c.left_pending;
-            totals.revoked += c.revoked;
+        for (_, c) in &per_service {
+            if !c.dry_run {
+                totals.accepted += c.accepted;
+                totals.rejected += c.rejected;
+                totals.left_pending += c.left_pending;
+                totals.revoked += c.revoked;
+            }
+            totals.held += c.held;
             totals.errors += c.errors;
-            totals.invalid_items += c.invalid_items;
         }
         points.extend(count_points(&totals, &[], now));
-        self.publish(&points, 0, now, &mut summary).await;
+        if !allowlist.malformed.is_empty() {
+            points.push(MetricPoint {
+                name: "InvalidAllowlistItems",
+                dimensions: vec![],
+                value: allowlist.malformed.len() as f64,
+                unit: Unit::Count,
+                timestamp: now,
+            });
+        }
+        self.publish(points, &mut summary).await;
         summary
     }
 
@@ -175,38 +232,36 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
             (ServiceSelection::These(named), Governed::These(governed)) => {
                 for ignored in named.difference(governed) {
                     tracing::warn!(service = %ignored, "trigger names a service that is not governed; left alone");
-                    summary.ignored_services.push(ignored.to_string());
+                    summary.ignored_services.push(ignored.clone());
                 }
                 named.intersection(governed).cloned().collect()
             }
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn reconcile_service(
         &self,
         service: &ServiceId,
-        wildcard: &Result<Vec<RawItem>, PortError>,
+        allowlist: &Allowlist,
         trigger: &Trigger,
         now: i64,
         counts: &mut Counts,
         summary: &mut ReconcileSummary,
     ) -> Result<(), PortError> {
-        let wildcard = wildcard.as_ref().map_err(Clone::clone)?;
-        let own = self.allowlist.items(service.as_str()).await?;
-        let rules = ServiceRules::from_items(service, own.iter().chain(wildcard.iter()));
-        for invalid in &rules.invalid {
-            tracing::warn!(service = %service, error = %invalid, "invalid allowlist item skipped");
-        }
-        counts.invalid_items = rules.invalid.len();
-        summary.invalid_allowlist_items += rules.invalid.len();
+        let rules = allowlist.for_service(service);
         let mut defaults = self.settings.defaults;
         defaults.dry_run |= trigger.dry_run;
-        let policy = ServicePolicy::resolve(rules.policy.as_ref(), defaults);
-        counts.dry_run = policy.dry_run;
+        let policy = rules.effective_policy(defaults);
+        // With the policy unknown, nothing in the service changes: its dry-run flag counts as on.
+        let dry_run = policy.is_none_or(|p| p.dry_run);
+        counts.dry_run = dry_run;
+        if let PolicyState::Malformed(item) = &rules.policy {
+            tracing::error!(service = %service, key = %item.key, problem = %item.problem,
+                "malformed policy item: the whole service is held");
+        }
 
         let mut states = vec![ConnectionState::PendingAcceptance];
-        if policy.revoke {
+        if policy.is_some_and(|p| p.revoke) {
             states.push(ConnectionState::Available);
         }
         let listed = self.connections.connections(service, &states).await?;
@@ -217,24 +272,29 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
                 .push(error_entry(Some(service), None, malformed.clone()));
         }
 
-        let mut to_accept = Vec::new();
-        let mut to_reject = Vec::new();
         let mut decided = Vec::new();
         for conn in &listed.connections {
-            let decision = decide(conn, &rules.rules, &policy, now);
+            let decision = decide(conn, &rules, defaults, now);
             tracing::info!(
                 service = %conn.service, endpoint = %conn.endpoint, owner = %conn.owner, state = %conn.state,
-                decision = %decision.action, reason = %decision.reason, dry_run = policy.dry_run, trigger = trigger.kind.as_str(),
+                decision = %decision.action, reason = %decision.reason, dry_run, trigger = %trigger.kind,
                 "decision"
             );
             match decision.action {
                 Action::Accept | Action::Reject | Action::Revoke => decided.push((conn, decision)),
                 Action::Leave => {
                     counts.left_pending += 1;
-                    summary.left_pending.push(conn.endpoint.to_string());
+                    summary.left_pending.push(conn.endpoint.clone());
                     summary
                         .decisions
-                        .push(decision_entry(conn, &decision, policy.dry_run));
+                        .push(decision_entry(conn, &decision, dry_run, None));
+                }
+                Action::Hold => {
+                    counts.held += 1;
+                    summary.held.push(held_entry(conn, &decision));
+                    summary
+                        .decisions
+                        .push(decision_entry(conn, &decision, dry_run, None));
                 }
                 Action::Keep => {}
             }
@@ -242,125 +302,135 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
         if decided.is_empty() {
             return Ok(());
         }
-        // The record first: if it cannot be written, nothing is carried out.
-        let records: Vec<AuditRecord> = decided
+        // The records first: if they cannot be written, nothing is carried out.
+        let records: Vec<DecisionRecord> = decided
             .iter()
             .map(|(conn, decision)| {
-                AuditRecord::new(
+                DecisionRecord::new(
                     conn,
                     decision,
-                    trigger.kind,
-                    policy.dry_run,
+                    &trigger.kind,
+                    dry_run,
                     now,
                     self.settings.audit_retention_days,
                 )
             })
             .collect();
-        self.audit.write(&records).await.inspect_err(|err| {
+        let appended: Vec<AuditRecord> =
+            records.iter().cloned().map(AuditRecord::Decision).collect();
+        self.audit.append(&appended).await.inspect_err(|err| {
             tracing::error!(service = %service, error = %err, decisions = records.len(), "audit records not written; nothing carried out");
         })?;
-        for (conn, decision) in decided {
+
+        let outcomes = if dry_run {
+            vec![None; decided.len()]
+        } else {
+            self.carry_out(service, &decided).await
+        };
+        let mut outcome_records = Vec::new();
+        for (((conn, decision), record), outcome) in decided.iter().zip(&records).zip(outcomes) {
             summary
                 .decisions
-                .push(decision_entry(conn, &decision, policy.dry_run));
-            if decision.action == Action::Accept {
-                to_accept.push((conn, decision));
-            } else {
-                to_reject.push((conn, decision));
+                .push(decision_entry(conn, decision, dry_run, outcome.clone()));
+            match outcome {
+                Some(Outcome::Failed { code, message }) => {
+                    tracing::error!(service = %service, endpoint = %conn.endpoint, code = %code, message = %message, "not carried out");
+                    counts.errors += 1;
+                    summary.errors.push(error_entry(
+                        Some(service),
+                        Some(&conn.endpoint),
+                        format!("{code}: {message}"),
+                    ));
+                    outcome_records.push(AuditRecord::Outcome(
+                        record.outcome(Outcome::Failed { code, message }, now),
+                    ));
+                    continue;
+                }
+                Some(Outcome::Changed) => {
+                    outcome_records
+                        .push(AuditRecord::Outcome(record.outcome(Outcome::Changed, now)));
+                }
+                None => {} // dry run: nothing was called
             }
-        }
-
-        let accepted = self
-            .carry_out(service, &to_accept, policy.dry_run, true, counts, summary)
-            .await;
-        let rejected = self
-            .carry_out(service, &to_reject, policy.dry_run, false, counts, summary)
-            .await;
-        for (conn, decision) in accepted.into_iter().chain(rejected) {
             let (count, list) = match decision.action {
                 Action::Accept => (&mut counts.accepted, &mut summary.accepted),
                 Action::Revoke => (&mut counts.revoked, &mut summary.revoked),
                 _ => (&mut counts.rejected, &mut summary.rejected),
             };
             *count += 1;
-            list.push(conn.endpoint.to_string());
+            list.push(conn.endpoint.clone());
+        }
+        if !outcome_records.is_empty()
+            && let Err(err) = self.audit.append(&outcome_records).await
+        {
+            // The connections changed; only the record of AWS's answer is missing.
+            tracing::error!(service = %service, error = %err, "outcome records not written");
+            counts.errors += 1;
+            summary.errors.push(error_entry(
+                Some(service),
+                None,
+                format!("outcome records not written (the calls were made): {err}"),
+            ));
         }
         Ok(())
     }
 
-    /// Accepts (or rejects) the decided connections in batches; returns those that took effect
-    /// (all of them in a dry run, where nothing is called).
-    async fn carry_out<'d>(
+    /// Carries the decisions out in batches: accepts with AcceptVpcEndpointConnections, the rest
+    /// with RejectVpcEndpointConnections. Returns AWS's answer for each decision, in order.
+    async fn carry_out(
         &self,
         service: &ServiceId,
-        decided: &'d [(&'d Connection, Decision)],
-        dry_run: bool,
-        accept: bool,
-        counts: &mut Counts,
-        summary: &mut ReconcileSummary,
-    ) -> Vec<(&'d Connection, &'d Decision)> {
-        if dry_run {
-            return decided.iter().map(|(c, d)| (*c, d)).collect();
-        }
-        let mut done = Vec::new();
-        for batch in decided.chunks(MAX_IDS_PER_CALL) {
-            let ids: Vec<EndpointId> = batch.iter().map(|(c, _)| c.endpoint.clone()).collect();
-            let result = if accept {
-                self.connections.accept(service, &ids).await
-            } else {
-                self.connections.reject(service, &ids).await
-            };
-            let failed: Vec<Unsuccessful> = match result {
-                Ok(unsuccessful) => unsuccessful,
-                Err(err) => {
-                    tracing::error!(service = %service, error = %err, endpoints = ids.len(), "batch not carried out");
-                    ids.iter()
-                        .map(|id| Unsuccessful {
-                            endpoint: id.to_string(),
-                            code: "CallFailed".into(),
-                            message: err.to_string(),
-                        })
-                        .collect()
+        decided: &[(&Connection, Decision)],
+    ) -> Vec<Option<Outcome>> {
+        let mut answers: BTreeMap<EndpointId, Outcome> = BTreeMap::new();
+        for accept in [true, false] {
+            let ids: Vec<EndpointId> = decided
+                .iter()
+                .filter(|(_, d)| (d.action == Action::Accept) == accept)
+                .map(|(c, _)| c.endpoint.clone())
+                .collect();
+            for batch in ids.chunks(MAX_IDS_PER_CALL) {
+                let result = if accept {
+                    self.connections.accept(service, batch).await
+                } else {
+                    self.connections.reject(service, batch).await
+                };
+                let failed: Vec<Unsuccessful> = match result {
+                    Ok(unsuccessful) => unsuccessful,
+                    Err(err) => {
+                        tracing::error!(service = %service, error = %err, endpoints = batch.len(), "batch not carried out");
+                        batch
+                            .iter()
+                            .map(|id| Unsuccessful {
+                                endpoint: id.clone(),
+                                code: err.code.clone().unwrap_or_else(|| "CallFailed".into()),
+                                message: err.to_string(),
+                            })
+                            .collect()
+                    }
+                };
+                for id in batch {
+                    answers.insert(id.clone(), Outcome::Changed);
                 }
-            };
-            for f in &failed {
-                tracing::error!(service = %service, endpoint = %f.endpoint, code = %f.code, message = %f.message, "unsuccessful");
-                counts.errors += 1;
-                summary.errors.push(ErrorEntry {
-                    service_id: Some(service.to_string()),
-                    endpoint_id: Some(f.endpoint.clone()),
-                    message: format!("{}: {}", f.code, f.message),
-                });
+                for f in failed {
+                    answers.insert(
+                        f.endpoint,
+                        Outcome::Failed {
+                            code: f.code,
+                            message: f.message,
+                        },
+                    );
+                }
             }
-            let failed_ids: BTreeSet<&str> = failed.iter().map(|f| f.endpoint.as_str()).collect();
-            done.extend(
-                batch
-                    .iter()
-                    .filter(|(c, _)| !failed_ids.contains(c.endpoint.as_str()))
-                    .map(|(c, d)| (*c, d)),
-            );
         }
-        done
+        decided
+            .iter()
+            .map(|(c, _)| answers.get(&c.endpoint).cloned())
+            .collect()
     }
 
     /// One PutMetricData for the whole invocation (the adapter splits past 1,000 points).
-    async fn publish(
-        &self,
-        points: &[MetricPoint],
-        extra_errors: usize,
-        now: i64,
-        summary: &mut ReconcileSummary,
-    ) {
-        let mut points = points.to_vec();
-        if extra_errors > 0 {
-            points.push(MetricPoint {
-                name: "DecisionErrors",
-                dimensions: vec![],
-                value: extra_errors as f64,
-                unit: Unit::Count,
-                timestamp: now,
-            });
-        }
+    async fn publish(&self, points: Vec<MetricPoint>, summary: &mut ReconcileSummary) {
         if points.is_empty() {
             return; // nothing happened: no call, no cost
         }
@@ -373,23 +443,66 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
     }
 }
 
-fn decision_entry(conn: &Connection, decision: &Decision, dry_run: bool) -> DecisionEntry {
+fn decision_entry(
+    conn: &Connection,
+    decision: &Decision,
+    dry_run: bool,
+    outcome: Option<Outcome>,
+) -> DecisionEntry {
     DecisionEntry {
-        service_id: conn.service.to_string(),
-        endpoint_id: conn.endpoint.to_string(),
-        owner: conn.owner.to_string(),
+        service_id: conn.service.clone(),
+        endpoint_id: conn.endpoint.clone(),
+        owner: conn.owner.clone(),
         state: conn.state.to_string(),
         decision: decision.action,
         reason: decision.reason.to_string(),
         dry_run,
+        outcome,
     }
 }
 
-fn error_entry(service: Option<&ServiceId>, endpoint: Option<&str>, message: String) -> ErrorEntry {
+fn held_entry(conn: &Connection, decision: &Decision) -> HeldEntry {
+    let (held_by, problem) = match &decision.reason {
+        Reason::Held(item) | Reason::PolicyMalformed(item) => {
+            (item.key.clone(), item.problem.clone())
+        }
+        other => (
+            ItemKey {
+                pk: String::new(),
+                sk: String::new(),
+            },
+            other.to_string(),
+        ),
+    };
+    HeldEntry {
+        service_id: conn.service.clone(),
+        endpoint_id: conn.endpoint.clone(),
+        owner: conn.owner.clone(),
+        state: conn.state.to_string(),
+        held_by,
+        problem,
+    }
+}
+
+fn error_entry(
+    service: Option<&ServiceId>,
+    endpoint: Option<&EndpointId>,
+    message: String,
+) -> ErrorEntry {
     ErrorEntry {
-        service_id: service.map(ToString::to_string),
-        endpoint_id: endpoint.map(str::to_owned),
+        service_id: service.cloned(),
+        endpoint_id: endpoint.cloned(),
         message,
+    }
+}
+
+fn errors_point(errors: usize, now: i64) -> MetricPoint {
+    MetricPoint {
+        name: "DecisionErrors",
+        dimensions: vec![],
+        value: errors as f64,
+        unit: Unit::Count,
+        timestamp: now,
     }
 }
 
@@ -413,8 +526,8 @@ fn count_points(
         ("ConnectionsRejected", counts.rejected),
         ("ConnectionsLeftPending", counts.left_pending),
         ("ConnectionsRevoked", counts.revoked),
+        ("ConnectionsHeld", counts.held),
         ("DecisionErrors", counts.errors),
-        ("InvalidAllowlistItems", counts.invalid_items),
     ]
     .into_iter()
     .filter(|(_, n)| *n > 0)

@@ -8,6 +8,7 @@ use crate::domain::allowlist::UnmatchedAction;
 use crate::domain::decision::Connection;
 use crate::domain::trigger::TriggerKind;
 use crate::domain::{AccountId, ConnectionState};
+use crate::tables::{RawItem, RawValue};
 
 const NOW: i64 = 1_800_000_000;
 const A: [&str; 4] = [
@@ -52,29 +53,43 @@ impl World {
         endpoint
     }
 
+    /// A well-formed rule.
+    fn rule(&self, pk: &str, sk: &str, effect: &str) {
+        self.allowlist
+            .add(&[("pk", pk), ("sk", sk), ("effect", effect)]);
+    }
+
+    async fn run(&self, settings: &ReconcileSettings, trigger: &Trigger) -> ReconcileSummary {
+        let reconciler = Reconciler {
+            connections: &self.connections,
+            allowlist: &self.allowlist,
+            audit: &self.audit,
+            metrics: &self.metrics,
+            settings,
+        };
+        reconciler.run(trigger, NOW).await
+    }
+
     async fn sweep(&self, governed: &[&ServiceId], trigger_dry_run: bool) -> ReconcileSummary {
         let settings = ReconcileSettings {
             governed: Governed::These(governed.iter().map(|s| (*s).clone()).collect()),
             defaults: ServicePolicy::default(),
             audit_retention_days: 30,
         };
-        let reconciler = Reconciler {
-            connections: &self.connections,
-            allowlist: &self.allowlist,
-            audit: &self.audit,
-            metrics: &self.metrics,
-            settings: &settings,
-        };
         let trigger = Trigger {
             kind: TriggerKind::Schedule,
             services: ServiceSelection::AllGoverned,
             dry_run: trigger_dry_run,
         };
-        reconciler.run(&trigger, NOW).await
+        self.run(&settings, &trigger).await
+    }
+
+    fn state(&self, endpoint: &EndpointId) -> ConnectionState {
+        self.connections.state_of(endpoint).unwrap()
     }
 }
 
-fn sorted(ids: &[String]) -> Vec<String> {
+fn sorted(ids: &[EndpointId]) -> Vec<EndpointId> {
     ids.iter()
         .cloned()
         .collect::<BTreeSet<_>>()
@@ -82,39 +97,49 @@ fn sorted(ids: &[String]) -> Vec<String> {
         .collect()
 }
 
+fn raw(pairs: &[(&str, RawValue)]) -> RawItem {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+fn s(v: &str) -> RawValue {
+    RawValue::S(v.to_owned())
+}
+
+use ConnectionState::{Available, PendingAcceptance};
+
 #[tokio::test]
 async fn the_issue_scenario_batches_one_accept_and_one_reject() {
     let w = World::default();
     let s = svc(1);
-    w.allowlist.add(&[("pk", s.as_str()), ("sk", A[0])]);
-    w.allowlist.add(&[("pk", "*"), ("sk", A[1])]);
-    w.allowlist
-        .add(&[("pk", "*"), ("sk", A[2]), ("effect", "deny")]);
-    w.allowlist.add(&[("pk", s.as_str()), ("sk", A[2])]);
+    w.rule(s.as_str(), A[0], "allow");
+    w.rule("*", A[1], "allow");
+    w.rule("*", A[2], "deny");
+    w.rule(s.as_str(), A[2], "allow");
     w.allowlist.add(&[
         ("pk", s.as_str()),
         ("sk", A[3]),
+        ("effect", "allow"),
         ("expires_at", "1700000000"),
     ]);
     let owners = [0, 0, 1, 1, 2, 3, 3];
     let ids: Vec<_> = owners
         .iter()
         .enumerate()
-        .map(|(i, o)| w.connect(&s, A[*o], i as u32, ConnectionState::PendingAcceptance))
+        .map(|(i, o)| w.connect(&s, A[*o], i as u32, PendingAcceptance))
         .collect();
 
     let summary = w.sweep(&[&s], false).await;
-    assert_eq!(
-        sorted(&summary.accepted),
-        sorted(&ids[..4].iter().map(ToString::to_string).collect::<Vec<_>>())
-    );
-    assert_eq!(
-        sorted(&summary.rejected),
-        sorted(&ids[4..].iter().map(ToString::to_string).collect::<Vec<_>>())
-    );
+    assert_eq!(sorted(&summary.accepted), sorted(&ids[..4]));
+    assert_eq!(sorted(&summary.rejected), sorted(&ids[4..]));
     assert_eq!(w.connections.calls_of("AcceptVpcEndpointConnections"), 1);
     assert_eq!(w.connections.calls_of("RejectVpcEndpointConnections"), 1);
-    assert_eq!(w.audit.records.lock().unwrap().len(), 7);
+    assert_eq!(w.audit.decisions().len(), 7);
+    let outcomes = w.audit.outcomes();
+    assert_eq!(outcomes.len(), 7);
+    assert!(outcomes.iter().all(|o| o.outcome == Outcome::Changed));
     assert_eq!(w.metrics.value("ConnectionsAccepted", &s), 4.0);
     assert_eq!(w.metrics.value("ConnectionsRejected", &s), 3.0);
     assert_eq!(
@@ -123,12 +148,22 @@ async fn the_issue_scenario_batches_one_accept_and_one_reject() {
         "one PutMetricData per invocation"
     );
     assert!(summary.errors.is_empty());
+    assert_eq!(
+        *w.allowlist.loads.lock().unwrap(),
+        1,
+        "the allowlist is read once"
+    );
+    assert_eq!(
+        *w.audit.appends.lock().unwrap(),
+        2,
+        "decisions, then outcomes"
+    );
 
     // Again: nothing is pending, so nothing is called, written or published.
     let again = w.sweep(&[&s], false).await;
     assert!(again.accepted.is_empty() && again.rejected.is_empty());
     assert_eq!(w.connections.calls_of("AcceptVpcEndpointConnections"), 1);
-    assert_eq!(*w.audit.writes.lock().unwrap(), 1);
+    assert_eq!(*w.audit.appends.lock().unwrap(), 2);
     assert_eq!(w.metrics.published.lock().unwrap().len(), 1);
 }
 
@@ -136,9 +171,9 @@ async fn the_issue_scenario_batches_one_accept_and_one_reject() {
 async fn batches_are_bounded_by_the_batch_size() {
     let w = World::default();
     let s = svc(2);
-    w.allowlist.add(&[("pk", s.as_str()), ("sk", A[0])]);
+    w.rule(s.as_str(), A[0], "allow");
     for i in 0..250 {
-        w.connect(&s, A[i % 2], i as u32, ConnectionState::PendingAcceptance);
+        w.connect(&s, A[i % 2], i as u32, PendingAcceptance);
     }
     let summary = w.sweep(&[&s], false).await;
     assert_eq!((summary.accepted.len(), summary.rejected.len()), (125, 125));
@@ -152,60 +187,50 @@ async fn batches_are_bounded_by_the_batch_size() {
 }
 
 #[tokio::test]
-async fn an_allowlist_failure_leaves_that_service_untouched() {
+async fn an_allowlist_read_failure_decides_nothing_anywhere() {
+    let w = World::default();
+    let (a, b) = (svc(3), svc(4));
+    w.rule("*", "*", "allow");
+    let first = w.connect(&a, A[0], 1, PendingAcceptance);
+    let second = w.connect(&b, A[0], 2, PendingAcceptance);
+    *w.allowlist.failing.lock().unwrap() = true;
+    let summary = w.sweep(&[&a, &b], false).await;
+    assert_eq!(w.state(&first), PendingAcceptance);
+    assert_eq!(w.state(&second), PendingAcceptance);
+    assert_eq!(summary.services_reconciled, 0);
+    assert_eq!(summary.errors.len(), 2, "{:?}", summary.errors);
+    assert_eq!(w.connections.calls_of("DescribeVpcEndpointConnections"), 0);
+    assert_eq!(w.metrics.total("DecisionErrors"), 2.0);
+}
+
+#[tokio::test]
+async fn a_connections_read_failure_leaves_that_service_untouched_and_decides_the_other() {
     let w = World::default();
     let (broken, fine) = (svc(3), svc(4));
-    w.allowlist.add(&[("pk", "*"), ("sk", "*")]);
-    let untouched = w.connect(&broken, A[0], 1, ConnectionState::PendingAcceptance);
-    let decided = w.connect(&fine, A[0], 2, ConnectionState::PendingAcceptance);
-    w.allowlist
-        .failing_partitions
+    w.rule("*", "*", "allow");
+    let untouched = w.connect(&broken, A[0], 1, PendingAcceptance);
+    let decided = w.connect(&fine, A[0], 2, PendingAcceptance);
+    w.connections
+        .failing
         .lock()
         .unwrap()
-        .insert(broken.to_string());
+        .push(("DescribeVpcEndpointConnections", Some(broken.clone())));
     let summary = w.sweep(&[&broken, &fine], false).await;
-    assert_eq!(
-        w.connections.state_of(&untouched),
-        Some(ConnectionState::PendingAcceptance)
-    );
-    assert_eq!(
-        w.connections.state_of(&decided),
-        Some(ConnectionState::Available)
-    );
+    assert_eq!(w.state(&untouched), PendingAcceptance);
+    assert_eq!(w.state(&decided), Available);
     assert_eq!(summary.services_reconciled, 1);
     assert_eq!(summary.errors.len(), 1);
-    assert_eq!(
-        summary.errors[0].service_id.as_deref(),
-        Some(broken.as_str())
-    );
+    assert_eq!(summary.errors[0].service_id.as_ref(), Some(&broken));
     assert_eq!(w.metrics.value("DecisionErrors", &broken), 1.0);
 }
 
 #[tokio::test]
-async fn a_wildcard_read_failure_decides_nothing_anywhere() {
-    let w = World::default();
-    let s = svc(5);
-    w.allowlist.add(&[("pk", s.as_str()), ("sk", A[0])]);
-    let pending = w.connect(&s, A[0], 1, ConnectionState::PendingAcceptance);
-    w.allowlist
-        .failing_partitions
-        .lock()
-        .unwrap()
-        .insert("*".into());
-    let summary = w.sweep(&[&s], false).await;
-    assert_eq!(
-        w.connections.state_of(&pending),
-        Some(ConnectionState::PendingAcceptance)
-    );
-    assert_eq!(summary.errors.len(), 1);
-}
-
-#[tokio::test]
-async fn unsuccessful_and_failed_calls_are_errors_not_accepts() {
+async fn a_failed_accept_is_an_error_with_an_outcome_record_and_the_retry_keeps_the_first_decision()
+{
     let w = World::default();
     let s = svc(6);
-    w.allowlist.add(&[("pk", "*"), ("sk", "*")]);
-    let a = w.connect(&s, A[0], 1, ConnectionState::PendingAcceptance);
+    w.rule("*", "*", "allow");
+    let a = w.connect(&s, A[0], 1, PendingAcceptance);
     w.connections
         .failing
         .lock()
@@ -214,32 +239,86 @@ async fn unsuccessful_and_failed_calls_are_errors_not_accepts() {
     let summary = w.sweep(&[&s], false).await;
     assert!(summary.accepted.is_empty());
     assert_eq!(summary.errors.len(), 1);
-    assert_eq!(summary.errors[0].endpoint_id.as_deref(), Some(a.as_str()));
-    assert_eq!(
-        w.connections.state_of(&a),
-        Some(ConnectionState::PendingAcceptance)
-    );
-    // The decision was recorded before the call; the retry writes the same record again.
-    assert_eq!(w.audit.records.lock().unwrap().len(), 1);
+    assert_eq!(summary.errors[0].endpoint_id.as_ref(), Some(&a));
+    assert_eq!(w.state(&a), PendingAcceptance);
+    assert!(matches!(
+        &summary.decisions[0].outcome,
+        Some(Outcome::Failed { code, .. }) if code == "InjectedFailure"
+    ));
+    let [decision] = &w.audit.decisions()[..] else {
+        panic!("one decision record")
+    };
+    assert_eq!(decision.decided_at, NOW);
+    let [failed] = &w.audit.outcomes()[..] else {
+        panic!("one outcome record")
+    };
+    assert!(matches!(&failed.outcome, Outcome::Failed { code, .. } if code == "InjectedFailure"));
+}
+
+#[tokio::test]
+async fn a_retried_decision_keeps_its_first_record_and_adds_the_new_answer() {
+    let w = World::default();
+    let s = svc(6);
+    w.rule("*", "*", "allow");
+    let a = w.connect(&s, A[0], 1, PendingAcceptance);
+    w.connections
+        .failing
+        .lock()
+        .unwrap()
+        .push(("AcceptVpcEndpointConnections", Some(s.clone())));
+    w.sweep(&[&s], false).await;
     w.connections.failing.lock().unwrap().clear();
-    let retried = w.sweep(&[&s], false).await;
-    assert_eq!(retried.accepted, [a.to_string()]);
-    assert_eq!(w.audit.records.lock().unwrap().len(), 1, "no second record");
+    let settings = ReconcileSettings {
+        governed: Governed::These(BTreeSet::from([s.clone()])),
+        defaults: ServicePolicy::default(),
+        audit_retention_days: 30,
+    };
+    let later = Reconciler {
+        connections: &w.connections,
+        allowlist: &w.allowlist,
+        audit: &w.audit,
+        metrics: &w.metrics,
+        settings: &settings,
+    };
+    let trigger = Trigger {
+        kind: TriggerKind::Sns,
+        services: ServiceSelection::AllGoverned,
+        dry_run: false,
+    };
+    let retried = later.run(&trigger, NOW + 300).await;
+    assert_eq!(retried.accepted, std::slice::from_ref(&a));
+    let decisions = w.audit.decisions();
+    assert_eq!(decisions.len(), 1, "no second decision record");
+    assert_eq!(
+        decisions[0].decided_at, NOW,
+        "the first record's time stands"
+    );
+    assert_eq!(decisions[0].trigger, TriggerKind::Schedule);
+    let answers: BTreeSet<String> = w
+        .audit
+        .outcomes()
+        .iter()
+        .map(|o| o.outcome.to_string())
+        .collect();
+    assert_eq!(
+        answers,
+        BTreeSet::from(["changed".to_owned(), "failed: InjectedFailure".to_owned()])
+    );
 }
 
 #[tokio::test]
 async fn an_audit_failure_changes_nothing_for_that_service() {
     let w = World::default();
     let s = svc(14);
-    w.allowlist.add(&[("pk", "*"), ("sk", A[0])]);
-    let a = w.connect(&s, A[0], 1, ConnectionState::PendingAcceptance);
-    let b = w.connect(&s, A[1], 2, ConnectionState::PendingAcceptance);
+    w.rule("*", A[0], "allow");
+    let a = w.connect(&s, A[0], 1, PendingAcceptance);
+    let b = w.connect(&s, A[1], 2, PendingAcceptance);
     *w.audit.failing.lock().unwrap() = true;
     let summary = w.sweep(&[&s], false).await;
     assert!(summary.accepted.is_empty() && summary.rejected.is_empty());
     assert_eq!(summary.errors.len(), 1);
     assert!(
-        summary.errors[0].message.contains("BatchWriteItem"),
+        summary.errors[0].message.contains("TransactWriteItems"),
         "{:?}",
         summary.errors
     );
@@ -248,14 +327,8 @@ async fn an_audit_failure_changes_nothing_for_that_service() {
             + w.connections.calls_of("RejectVpcEndpointConnections"),
         0
     );
-    assert_eq!(
-        w.connections.state_of(&a),
-        Some(ConnectionState::PendingAcceptance)
-    );
-    assert_eq!(
-        w.connections.state_of(&b),
-        Some(ConnectionState::PendingAcceptance)
-    );
+    assert_eq!(w.state(&a), PendingAcceptance);
+    assert_eq!(w.state(&b), PendingAcceptance);
 }
 
 #[tokio::test]
@@ -267,59 +340,136 @@ async fn unmatched_leave_leaves_pending_without_a_call_or_record() {
         ("sk", "#policy"),
         ("unmatched", "leave"),
     ]);
-    let pending = w.connect(&s, A[3], 1, ConnectionState::PendingAcceptance);
+    let pending = w.connect(&s, A[3], 1, PendingAcceptance);
     let summary = w.sweep(&[&s], false).await;
-    assert_eq!(summary.left_pending, [pending.to_string()]);
-    assert_eq!(
-        w.connections.state_of(&pending),
-        Some(ConnectionState::PendingAcceptance)
-    );
+    assert_eq!(summary.left_pending, std::slice::from_ref(&pending));
+    assert_eq!(w.state(&pending), PendingAcceptance);
     assert_eq!(w.connections.calls_of("RejectVpcEndpointConnections"), 0);
     assert!(w.audit.records.lock().unwrap().is_empty());
     assert_eq!(w.metrics.value("ConnectionsLeftPending", &s), 1.0);
 }
 
+/// The reported cases, each in a service of its own, and a plainly allowed connection in the
+/// same sweep: only the plain one is accepted; the held ones stay pending, reported with the
+/// item that held them, counted and alarmed on; a well-formed deny still rejects.
 #[tokio::test]
-async fn a_malformed_policy_item_is_skipped_and_the_safe_default_applies() {
+async fn malformed_items_hold_what_they_might_match_and_the_rest_is_decided() {
     let w = World::default();
-    let s = svc(13);
-    // `revoke` must be a boolean: the whole item is skipped, so `leave` does not apply either.
-    w.allowlist.add(&[
-        ("pk", s.as_str()),
-        ("sk", "#policy"),
-        ("unmatched", "leave"),
-        ("revoke", "yes"),
-    ]);
-    let pending = w.connect(&s, A[3], 1, ConnectionState::PendingAcceptance);
-    let summary = w.sweep(&[&s], false).await;
-    assert_eq!(summary.invalid_allowlist_items, 1);
-    assert_eq!(summary.rejected, [pending.to_string()]);
-    assert_eq!(w.metrics.value("InvalidAllowlistItems", &s), 1.0);
+    let [
+        capitalised,
+        string_expiry,
+        dry_run_string,
+        milliseconds,
+        plain,
+    ] = [21, 22, 23, 24, 25].map(svc);
+    // `Effect: deny` with no `effect`: an allow for everyone else on that service.
+    w.allowlist.add_raw(raw(&[
+        ("pk", s(capitalised.as_str())),
+        ("sk", s(A[0])),
+        ("Effect", s("deny")),
+    ]));
+    w.rule(capitalised.as_str(), "*", "allow");
+    // A deny whose `expires_at` is a string, under a `*` allow.
+    w.allowlist.add_raw(raw(&[
+        ("pk", s(string_expiry.as_str())),
+        ("sk", s(A[0])),
+        ("effect", s("deny")),
+        ("expires_at", s("1900000000")),
+    ]));
+    w.rule(string_expiry.as_str(), "*", "allow");
+    // A policy asking for a dry run with a string.
+    w.allowlist.add_raw(raw(&[
+        ("pk", s(dry_run_string.as_str())),
+        ("sk", s("#policy")),
+        ("dry_run", s("true")),
+    ]));
+    w.rule(dry_run_string.as_str(), "*", "allow");
+    w.rule(dry_run_string.as_str(), A[1], "deny");
+    // An allow that expired, in milliseconds.
+    w.allowlist.add_raw(raw(&[
+        ("pk", s(milliseconds.as_str())),
+        ("sk", s(A[0])),
+        ("effect", s("allow")),
+        ("expires_at", RawValue::N("1700000000000".into())),
+    ]));
+    w.rule(plain.as_str(), A[0], "allow");
+    // A well-formed deny on the first service for A[1]: it still rejects.
+    w.rule(capitalised.as_str(), A[1], "deny");
+
+    let held = [
+        w.connect(&capitalised, A[0], 1, PendingAcceptance),
+        w.connect(&string_expiry, A[0], 2, PendingAcceptance),
+        w.connect(&dry_run_string, A[0], 3, PendingAcceptance),
+        w.connect(&dry_run_string, A[1], 4, PendingAcceptance),
+        w.connect(&milliseconds, A[0], 5, PendingAcceptance),
+    ];
+    let denied = w.connect(&capitalised, A[1], 6, PendingAcceptance);
+    let allowed_elsewhere = w.connect(&string_expiry, A[2], 7, PendingAcceptance);
+    let accepted = w.connect(&plain, A[0], 8, PendingAcceptance);
+    let governed = [
+        &capitalised,
+        &string_expiry,
+        &dry_run_string,
+        &milliseconds,
+        &plain,
+    ];
+    let summary = w.sweep(&governed, false).await;
+
+    for id in &held {
+        assert_eq!(w.state(id), PendingAcceptance, "{id} should be held");
+        assert!(
+            summary.held.iter().any(|h| &h.endpoint_id == id),
+            "{id} should be reported held: {:?}",
+            summary.held
+        );
+    }
+    assert_eq!(w.state(&denied), ConnectionState::Rejected);
+    assert_eq!(
+        w.state(&allowed_elsewhere),
+        Available,
+        "the string-expiry deny names A[0] only"
+    );
+    assert_eq!(w.state(&accepted), Available);
+    assert_eq!(summary.invalid_allowlist_items, 4);
+    let by_policy = summary
+        .held
+        .iter()
+        .find(|h| h.endpoint_id == held[3])
+        .unwrap();
+    assert_eq!(by_policy.held_by.sk, "#policy");
+    assert!(by_policy.problem.contains("`dry_run` must be a boolean"));
+    assert_eq!(w.metrics.total("ConnectionsHeld"), 5.0);
+    assert_eq!(w.metrics.total("InvalidAllowlistItems"), 4.0);
+    assert!(
+        w.audit
+            .decisions()
+            .iter()
+            .all(|d| [&denied, &allowed_elsewhere, &accepted].contains(&&d.endpoint_id)),
+        "held connections are not audited: nothing changed"
+    );
 }
 
 #[tokio::test]
 async fn dry_run_changes_nothing_but_audits_and_reports() {
     let w = World::default();
     let s = svc(8);
-    w.allowlist.add(&[("pk", "*"), ("sk", A[0])]);
-    let allowed = w.connect(&s, A[0], 1, ConnectionState::PendingAcceptance);
-    let other = w.connect(&s, A[1], 2, ConnectionState::PendingAcceptance);
+    w.rule("*", A[0], "allow");
+    let allowed = w.connect(&s, A[0], 1, PendingAcceptance);
+    let other = w.connect(&s, A[1], 2, PendingAcceptance);
     let summary = w.sweep(&[&s], true).await;
     assert!(summary.dry_run);
-    assert_eq!(summary.accepted, [allowed.to_string()]);
-    assert_eq!(summary.rejected, [other.to_string()]);
+    assert_eq!(summary.accepted, std::slice::from_ref(&allowed));
+    assert_eq!(summary.rejected, [other]);
     assert_eq!(
         w.connections.calls_of("AcceptVpcEndpointConnections")
             + w.connections.calls_of("RejectVpcEndpointConnections"),
         0
     );
-    assert_eq!(
-        w.connections.state_of(&allowed),
-        Some(ConnectionState::PendingAcceptance)
-    );
-    let records = w.audit.records.lock().unwrap();
-    assert_eq!(records.len(), 2);
-    assert!(records.values().all(|r| r.dry_run));
+    assert_eq!(w.state(&allowed), PendingAcceptance);
+    let decisions = w.audit.decisions();
+    assert_eq!(decisions.len(), 2);
+    assert!(decisions.iter().all(|r| r.dry_run));
+    assert!(w.audit.outcomes().is_empty(), "nothing was called");
     assert_eq!(
         w.metrics.total("ConnectionsAccepted"),
         0.0,
@@ -331,48 +481,61 @@ async fn dry_run_changes_nothing_but_audits_and_reports() {
 async fn revocation_rejects_established_connections_no_longer_allowed() {
     let w = World::default();
     let s = svc(9);
-    let policy = crate::domain::allowlist::RawItem::from([
-        (
-            "pk".to_owned(),
-            crate::domain::allowlist::RawValue::S(s.to_string()),
-        ),
-        (
-            "sk".to_owned(),
-            crate::domain::allowlist::RawValue::S("#policy".into()),
-        ),
-        (
-            "revoke".to_owned(),
-            crate::domain::allowlist::RawValue::Bool(true),
-        ),
-    ]);
-    w.allowlist.items.lock().unwrap().push(policy);
-    w.allowlist.add(&[("pk", s.as_str()), ("sk", A[1])]);
-    let gone = w.connect(&s, A[0], 1, ConnectionState::Available);
-    let kept = w.connect(&s, A[1], 2, ConnectionState::Available);
+    w.allowlist.add_raw(raw(&[
+        ("pk", RawValue::S(s.to_string())),
+        ("sk", RawValue::S("#policy".into())),
+        ("revoke", RawValue::Bool(true)),
+    ]));
+    w.rule(s.as_str(), A[1], "allow");
+    let gone = w.connect(&s, A[0], 1, Available);
+    let kept = w.connect(&s, A[1], 2, Available);
     let summary = w.sweep(&[&s], false).await;
-    assert_eq!(summary.revoked, [gone.to_string()]);
-    assert_eq!(
-        w.connections.state_of(&kept),
-        Some(ConnectionState::Available)
-    );
+    assert_eq!(summary.revoked, [gone]);
+    assert_eq!(w.state(&kept), Available);
     assert_eq!(w.metrics.value("ConnectionsRevoked", &s), 1.0);
-    let records = w.audit.records.lock().unwrap();
     assert_eq!(
-        records.values().map(|r| r.decision).collect::<Vec<_>>(),
+        w.audit
+            .decisions()
+            .iter()
+            .map(|r| r.decision)
+            .collect::<Vec<_>>(),
         [Action::Revoke]
     );
+}
+
+#[tokio::test]
+async fn a_malformed_item_never_lets_an_established_connection_be_revoked() {
+    let w = World::default();
+    let service = svc(15);
+    w.allowlist.add_raw(raw(&[
+        ("pk", s(service.as_str())),
+        ("sk", s("#policy")),
+        ("revoke", RawValue::Bool(true)),
+    ]));
+    // A hand-written item for A[0] that may have been an allow.
+    w.allowlist.add_raw(raw(&[
+        ("pk", s(service.as_str())),
+        ("sk", s(A[0])),
+        ("effect", s("Allow")),
+    ]));
+    let held = w.connect(&service, A[0], 1, Available);
+    let gone = w.connect(&service, A[1], 2, Available);
+    let summary = w.sweep(&[&service], false).await;
+    assert_eq!(w.state(&held), Available);
+    assert_eq!(summary.revoked, [gone]);
+    assert_eq!(summary.held.len(), 1);
 }
 
 #[tokio::test]
 async fn a_metrics_failure_is_reported_and_does_not_undo_decisions() {
     let w = World::default();
     let s = svc(10);
-    w.allowlist.add(&[("pk", "*"), ("sk", A[0])]);
-    let e = w.connect(&s, A[0], 1, ConnectionState::PendingAcceptance);
+    w.rule("*", A[0], "allow");
+    let e = w.connect(&s, A[0], 1, PendingAcceptance);
     *w.metrics.failing.lock().unwrap() = true;
     let summary = w.sweep(&[&s], false).await;
-    assert_eq!(summary.accepted, [e.to_string()]);
-    assert_eq!(w.connections.state_of(&e), Some(ConnectionState::Available));
+    assert_eq!(summary.accepted, std::slice::from_ref(&e));
+    assert_eq!(w.state(&e), Available);
     assert!(
         summary
             .errors
@@ -385,7 +548,7 @@ async fn a_metrics_failure_is_reported_and_does_not_undo_decisions() {
 async fn services_not_governed_are_ignored() {
     let w = World::default();
     let (governed, foreign) = (svc(11), svc(12));
-    let pending = w.connect(&foreign, A[0], 1, ConnectionState::PendingAcceptance);
+    let pending = w.connect(&foreign, A[0], 1, PendingAcceptance);
     let settings = ReconcileSettings {
         governed: Governed::These(BTreeSet::from([governed.clone()])),
         defaults: ServicePolicy {
@@ -395,22 +558,43 @@ async fn services_not_governed_are_ignored() {
         },
         audit_retention_days: 30,
     };
-    let r = Reconciler {
-        connections: &w.connections,
-        allowlist: &w.allowlist,
-        audit: &w.audit,
-        metrics: &w.metrics,
-        settings: &settings,
-    };
     let trigger = Trigger {
         kind: TriggerKind::Direct,
         services: ServiceSelection::These(BTreeSet::from([foreign.clone()])),
         dry_run: false,
     };
-    let summary = r.run(&trigger, NOW).await;
-    assert_eq!(summary.ignored_services, [foreign.to_string()]);
+    let summary = w.run(&settings, &trigger).await;
+    assert_eq!(summary.ignored_services, [foreign]);
+    assert_eq!(w.state(&pending), PendingAcceptance);
     assert_eq!(
-        w.connections.state_of(&pending),
-        Some(ConnectionState::PendingAcceptance)
+        *w.allowlist.loads.lock().unwrap(),
+        0,
+        "nothing to decide: nothing read"
     );
 }
+
+#[tokio::test]
+async fn an_operator_run_names_the_operator_in_its_records() {
+    let w = World::default();
+    let s = svc(16);
+    w.rule("*", A[0], "allow");
+    w.connect(&s, A[0], 1, PendingAcceptance);
+    let settings = ReconcileSettings {
+        governed: Governed::All,
+        defaults: ServicePolicy::default(),
+        audit_retention_days: 30,
+    };
+    let who = "arn:aws:sts::111122223333:assumed-role/ops/alice";
+    let trigger = Trigger {
+        kind: TriggerKind::Operator(who.into()),
+        services: ServiceSelection::These(BTreeSet::from([s])),
+        dry_run: false,
+    };
+    w.run(&settings, &trigger).await;
+    let decisions = w.audit.decisions();
+    assert_eq!(decisions[0].trigger, TriggerKind::Operator(who.into()));
+    assert_eq!(decisions[0].trigger.to_string(), format!("operator:{who}"));
+}
+
+#[path = "reconcile_props.rs"]
+mod props;
