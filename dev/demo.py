@@ -23,7 +23,8 @@ URL = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
 REGION = os.environ.get("AWS_REGION", "us-east-1")
 STACK = os.environ.get("STACK_NAME", "plgov")
 GIB = 1024 ** 3
-CONSUMERS = {"111122223333": "allowed", "444455556666": "denied", "777788889999": "unmatched"}
+CONSUMERS = {"111122223333": "allowed", "444455556666": "denied", "777788889999": "unmatched",
+             "121212121212": "held"}
 
 
 def say(text: str = "") -> None:
@@ -55,6 +56,18 @@ def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
         sys.stderr.write(result.stderr[-6000:])
         raise SystemExit(f"demo step failed: {' '.join(args)}")
     return result.stdout
+
+
+def plgov(env: dict[str, str], *args: str) -> str:
+    """The operator command line, as a user runs it, against the demo's stack."""
+    return run([str(plgov_binary()), "--stack", STACK, *args], env)
+
+
+def plgov_binary() -> Path:
+    subprocess.run(["cargo", "build", "--quiet", "-p", "plgov"], cwd=ROOT, check=True)
+    meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
+                          capture_output=True, text=True)
+    return Path(json.loads(meta.stdout)["target_directory"]) / "debug" / "plgov"
 
 
 def create_vpc_with_subnets(ec2, azs: int) -> tuple[str, list[str]]:
@@ -110,17 +123,20 @@ def main() -> None:
         endpoints[account] = interface_endpoint(account, service_name, 1)
         say(f"    account {account} ({role:9}) created {endpoints[account]}: pendingAcceptance")
 
-    step("Writing the allowlist (what `plgov allow add` / `plgov deny add` store)")
+    step("Writing the allowlist with `plgov` (allow one account, deny one), and one item by hand with a typo")
+    allowed, denied, unmatched, held = CONSUMERS
+    for args in (["allow", "add", "--service", service, "--account", allowed, "--note", "partner team"],
+                 ["deny", "add", "--service", "*", "--account", denied, "--note", "offboarded vendor"]):
+        say("    plgov " + " ".join(args))
+        plgov(env, *args)
     ddb = client("dynamodb", provider)
-    allowed, denied, unmatched = CONSUMERS
-    rules = [
-        {"pk": {"S": service}, "sk": {"S": allowed}, "effect": {"S": "allow"}, "note": {"S": "partner team"}},
-        {"pk": {"S": "*"}, "sk": {"S": denied}, "effect": {"S": "deny"}, "note": {"S": "offboarded vendor"}},
-    ]
-    for item in rules:
-        ddb.put_item(TableName=outputs["AllowlistTableName"], Item=item)
-        say(f"    {item['effect']['S']:5} service {item['pk']['S']:26} account {item['sk']['S']}  ({item['note']['S']})")
+    ddb.put_item(TableName=outputs["AllowlistTableName"],
+                 Item={"pk": {"S": service}, "sk": {"S": held}, "Effect": {"S": "allow"}})
+    say(f"    (by hand, with `Effect` for `effect`: {{pk: {service}, sk: {held}, Effect: allow}})")
     say(f"    (no rule for {unmatched}: the default policy rejects what no rule matches)")
+    say("    plgov rules list:")
+    for line in plgov(env, "rules", "list").splitlines():
+        say("      " + line[:150])
 
     step("An SNS connection notification arrives: the approver reconciles the service it names")
     notification = (ROOT / "functions/connection-approver/fixtures/sns-connection-notification.json").read_text()
@@ -128,24 +144,26 @@ def main() -> None:
     result = json.loads(run(["dev/invoke", "connection-approver", "-", "--stack", STACK], env, stdin=notification))
     owner_role = {endpoints[a]: f"{a} ({r})" for a, r in CONSUMERS.items()}
     for d in result["decisions"]:
-        say(f"    {d['endpointId']}  from {owner_role[d['endpointId']]:26} -> {d['decision'].upper():6}  because: {d['reason']}")
+        if d["decision"] != "hold":
+            say(f"    {d['endpointId']}  from {owner_role[d['endpointId']]:26} -> {d['decision'].upper():6}  because: {d['reason']}")
+    for h in result["held"]:
+        say(f"    {h['endpointId']}  from {owner_role[h['endpointId']]:26} -> HELD    by item {h['heldBy']}: {h['problem']}")
     if result["errors"]:
         say(f"    errors: {result['errors']}")
 
-    step("The scheduled sweep runs: every governed service, nothing left to do")
+    step("The scheduled sweep runs: every governed service; the held request stays pending until the item is fixed")
     schedule = (ROOT / "functions/connection-approver/fixtures/schedule.json").read_text()
     sweep = json.loads(run(["dev/invoke", "connection-approver", "-", "--stack", STACK], env, stdin=schedule))
     say(f"    services reconciled: {sweep['servicesReconciled']}, accepted {len(sweep['accepted'])}, "
-        f"rejected {len(sweep['rejected'])}, errors {len(sweep['errors'])}")
+        f"rejected {len(sweep['rejected'])}, held {len(sweep['held'])}, errors {len(sweep['errors'])}")
 
     step("Connection states as the provider sees them now")
     for c in client("ec2", provider).describe_vpc_endpoint_connections()["VpcEndpointConnections"]:
         say(f"    {c['VpcEndpointId']}  owner {c['VpcEndpointOwner']}  {c['VpcEndpointState']}")
 
-    step("The audit table: one record per decision that changed a connection")
-    for item in sorted(ddb.scan(TableName=outputs["AuditTableName"])["Items"], key=lambda i: i["sk"]["S"]):
-        say(f"    {item['endpoint_id']['S']}  {item['owner']['S']}  {item['decision']['S']:6}  "
-            f"trigger={item['trigger']['S']:4}  reason: {item['reason']['S']}")
+    step("The audit trail (`plgov audit`): one record per decision, and what AWS answered")
+    for line in plgov(env, "audit").splitlines():
+        say("    " + line[:170])
 
     step("An hour of traffic on the provider's own VPC endpoints (as AWS/PrivateLinkEndpoints reports it)")
     own_service = endpoint_service(provider, acceptance=False)

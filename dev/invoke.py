@@ -46,7 +46,8 @@ def wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
 
 
 def function_environment(crate: str, stack: str) -> tuple[str, dict[str, str], dict]:
-    session = boto3.session.Session()
+    # The Rust SDK reads AWS_REGION; boto3 only AWS_DEFAULT_REGION: honour both, as the README exports one.
+    session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     outputs = {o["OutputKey"]: o["OutputValue"]
                for o in session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])}
     name = outputs[OUTPUT_FOR[crate]]

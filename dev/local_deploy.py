@@ -142,7 +142,8 @@ def main() -> None:
     if not os.environ.get("AWS_ENDPOINT_URL"):
         raise SystemExit("AWS_ENDPOINT_URL is not set: this deploys into the local emulator only")
 
-    session = boto3.session.Session()
+    # The Rust SDK reads AWS_REGION; boto3 only AWS_DEFAULT_REGION: honour both, as the README exports one.
+    session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     account = session.client("sts").get_caller_identity()["Account"]
     code = upload(session.client("s3"), account, build())
     template = cloudformation_template(code, parameters)

@@ -14,6 +14,7 @@ from werkzeug.serving import run_simple
 from . import cfn_models, cloudwatch_cbor, connections, moto_fixes, pricing
 from . import cfn_lifecycle, cfn_resources, endpoint_services, notifications, securityhub
 from . import cross_account, logs_insights, metric_math, organization, stacksets
+from . import list_metrics, usage
 from .control import Control, fail, identify
 
 
@@ -68,6 +69,8 @@ def main() -> None:
     connections.install()
     moto_fixes.install()
     metric_math.install()  # after moto_fixes.install(): it reads MetricStat queries through it
+    usage.install()  # after metric_math.install(): it counts the metrics SEARCH finds
+    list_metrics.install()
     logs_insights.install()
     cfn_models.install()
     cfn_resources.install()

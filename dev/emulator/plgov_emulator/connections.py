@@ -12,6 +12,7 @@ consumer's DescribeVpcEndpoints and the provider's view can never disagree.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 from typing import Any, Callable, Iterator
 
@@ -227,6 +228,19 @@ def describe_vpc_endpoints(self: EC2Response) -> ActionResult:
     if len(page) > max_results:
         result["NextToken"] = _encode_token(page[max_results - 1].id)
     return ActionResult(result)
+
+
+def set_creation_time(account: str, region: str, endpoint_id: str, epoch: float) -> None:
+    """Backdates an endpoint's CreationTimestamp (the `/_plgov/endpoint-times` control endpoint).
+
+    Tests take the clock as an input: an endpoint created now can stand for one created during a
+    chosen past hour, so an hour is priced the same whatever the day or hour the test runs.
+    """
+    backend = ec2_backends[account][region]
+    endpoint = backend.vpc_end_points.get(endpoint_id)
+    if endpoint is None:
+        raise KeyError(f"no endpoint {endpoint_id} in account {account} region {region}")
+    endpoint.creation_timestamp = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).replace(tzinfo=None)
 
 
 def install() -> None:

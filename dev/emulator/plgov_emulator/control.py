@@ -12,6 +12,21 @@ DELETE /_plgov/faults[?account=ID]  disarms the faults armed for that account (t
                        parallel disarm only their own), or without `account` every fault.
 GET    /_plgov/calls[?account=ID]  calls received per "service:Operation" (all accounts, or one).
 DELETE /_plgov/calls   resets the counts.
+POST   /_plgov/endpoint-times  {"account": "123456789012", "region": "us-east-1",
+                       "endpoints": ["vpce-0abc"], "createdAt": 1795766400} backdates endpoints'
+                       creation time (tests choose the hour they price, whatever the clock says).
+GET    /_plgov/usage?account=ID  what AWS would bill the account for (usage.py): GetMetricData
+                       requests, metricsRequested (1 per MetricStat query and per metric a SEARCH
+                       found) and metricsBilled (up to 5 statistics of one metric in a call count
+                       once); PutMetricData requests; custom metrics (non-AWS/ namespaces) with the
+                       distinct UTC hours of their data points (`hours`, by timestamp) and of their
+                       puts (`hoursSent`); PutLogEvents events, messageBytes and bytesIngested
+                       (+26 bytes per event); DynamoDB read/write request units per table.
+DELETE /_plgov/usage[?account=ID]  resets that account's counters (or every account's).
+POST   /_plgov/metric-ingestion  {"account": "123456789012", "region": "us-east-1",
+                       "ingestedAt": 1795766400, "namespace": "optional"} records that the account's
+                       metric data (of that namespace) was put at that time, for ListMetrics'
+                       RecentlyActive (list_metrics.py): tests cannot wait three hours.
 GET    /_plgov/health  answers once the emulator is up.
 """
 
@@ -150,6 +165,30 @@ class Control:
                 with self._lock:
                     self._calls.clear()
                 return 200, {"calls": {}}
+        if path == "/_plgov/endpoint-times" and method == "POST":
+            from .connections import set_creation_time  # imported late: moto loads slowly
+
+            try:
+                spec = json.loads(body or b"null")
+                for endpoint in spec["endpoints"]:
+                    set_creation_time(spec["account"], spec["region"], endpoint, float(spec["createdAt"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                return 400, {"error": f"invalid endpoint time: {exc}"}
+            return 200, {"endpoints": spec["endpoints"], "createdAt": spec["createdAt"]}
+        if path == "/_plgov/usage":
+            from . import usage  # imported late: moto loads slowly
+
+            return usage.handle(method, environ)
+        if path == "/_plgov/metric-ingestion" and method == "POST":
+            from .list_metrics import set_ingestion_time  # imported late: moto loads slowly
+
+            try:
+                spec = json.loads(body or b"null")
+                changed = set_ingestion_time(spec["account"], spec["region"], float(spec["ingestedAt"]),
+                                             spec.get("namespace"))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                return 400, {"error": f"invalid metric ingestion time: {exc}"}
+            return 200, {"dataPoints": changed, "ingestedAt": spec["ingestedAt"]}
         return 404, {"error": f"no control endpoint {method} {path}"}
 
 

@@ -9,14 +9,28 @@ Each MetricStat query is answered here over the data of its own namespace only, 
 query without dimensions over the data points without dimensions only.
 
 moto's CloudFormation also ignores a table's `TimeToLiveSpecification`; it is applied here.
+
+moto keeps a None in a stack's resources for a resource whose Condition is false:
+DescribeStackResource then fails with an internal error and DescribeStackResources and
+ListStackResources list an empty entry. A stack's resources here are the ones that exist.
+
+moto's TransactWriteItems, to be able to roll back, deep-copies the whole table once per action
+of the transaction: 100 conditional puts into an audit table of a few thousand records copy
+hundreds of thousands of items per call, and a sweep of 2,500 connections ran the emulator out
+of memory. Here the transaction saves only the items it touches, and puts them back if it is
+cancelled, which is what rolling back means.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import defaultdict
+from types import SimpleNamespace
 from typing import Any
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
 from moto.cloudwatch.models import CloudWatchBackend
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
@@ -28,7 +42,65 @@ def _series_key(namespace: Any, name: Any, dimensions: list[tuple[Any, Any]]) ->
     return (namespace, name, tuple(sorted(dimensions, key=str)))
 
 
+def _touched_keys(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(table name, key) of every item the transaction writes or checks, that exist as tables."""
+    touched = []
+    for entry in transact_items:
+        if len(entry) != 1:
+            continue  # moto refuses it with the right error
+        op_type, op = next(iter(entry.items()))
+        name = op.get("TableName")
+        if name not in backend.tables:
+            continue
+        table = backend.tables[name]
+        if op_type == "Put":
+            attrs = op.get("Item", {})
+            key = {k: attrs[k] for k in (table.hash_key_attr, table.range_key_attr) if k and k in attrs}
+        else:
+            key = op.get("Key", {})
+        touched.append((name, key))
+    return touched
+
+
+def _install_item_level_rollback() -> None:
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = []
+        for name, key in _touched_keys(self, transact_items):
+            try:
+                item = self.get_item(name, key)
+            except Exception:  # a malformed key: moto reports it
+                continue
+            saved.append((name, key, copy.deepcopy(item.to_json()["Attributes"]) if item else None))
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for name, key, attributes in reversed(saved):
+                if attributes is None:
+                    self.delete_item(name, key)
+                else:
+                    self.put_item(name, attributes)
+            raise
+
+    # moto's table-wide backup (its only deep copy of a Table) becomes the table itself: the
+    # items saved above are what is put back.
+    real_copy = dynamodb_models.copy
+    dynamodb_models.copy = SimpleNamespace(
+        deepcopy=lambda value, memo=None: value if isinstance(value, Table) else real_copy.deepcopy(value, memo))
+    DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def _install_stack_resources_fix() -> None:
+    from moto.cloudformation.models import Stack
+
+    resources = Stack.stack_resources
+    Stack.stack_resources = property(lambda stack: [r for r in resources.fget(stack) if r is not None])
+
+
 def install() -> None:
+    _install_item_level_rollback()
+    _install_stack_resources_fix()
     original = CloudWatchBackend.get_metric_data
 
     def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: Any, end_time: Any,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import botocore.exceptions
 import pytest
+import requests
 
-from conftest import client_for, create_endpoint, create_service, new_account
+from conftest import URL, client_for, create_endpoint, create_service, new_account
 
 
 def states(ec2, service_id: str, **extra) -> dict[str, str]:
@@ -134,3 +135,17 @@ def test_describe_vpc_endpoints_paginates_like_aws(provider):
     pages = list(ec2.get_paginator("describe_vpc_endpoints").paginate(PaginationConfig={"PageSize": 5}))
     assert [len(p["VpcEndpoints"]) for p in pages] == [5, 2]
     assert sorted(e["VpcEndpointId"] for p in pages for e in p["VpcEndpoints"]) == created
+
+
+def test_an_endpoint_can_be_backdated_for_tests_that_choose_their_hour(provider):
+    service = create_service(provider, acceptance_required=False)
+    endpoint = create_endpoint(provider, service)
+    hour = 1_795_766_400  # 2026-11-27T08:00:00Z
+    response = requests.post(f"{URL}/_plgov/endpoint-times", timeout=5, json={
+        "account": provider, "region": "us-east-1", "endpoints": [endpoint], "createdAt": hour + 60})
+    assert response.status_code == 200, response.text
+    described = client_for("ec2", provider).describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"][0]
+    assert described["CreationTimestamp"].timestamp() == hour + 60
+    missing = requests.post(f"{URL}/_plgov/endpoint-times", timeout=5, json={
+        "account": provider, "region": "us-east-1", "endpoints": ["vpce-0nothere"], "createdAt": hour})
+    assert missing.status_code == 400 and "vpce-0nothere" in missing.json()["error"]
