@@ -14,6 +14,8 @@ moto keeps a None in a stack's resources for a resource whose Condition is false
 DescribeStackResource then fails with an internal error and DescribeStackResources and
 ListStackResources list an empty entry. A stack's resources here are the ones that exist.
 
+moto drops a Lambda function's LoggingConfig; it is kept and returned here.
+
 moto's TransactWriteItems, to be able to roll back, deep-copies the whole table once per action
 of the transaction: 100 conditional puts into an audit table of a few thousand records copy
 hundreds of thousands of items per call, and a sweep of 2,500 connections ran the emulator out
@@ -99,6 +101,7 @@ def _install_stack_resources_fix() -> None:
 
 
 def install() -> None:
+    _install_lambda_logging_config()
     _install_item_level_rollback()
     _install_stack_resources_fix()
     original = CloudWatchBackend.get_metric_data
@@ -138,3 +141,35 @@ def install() -> None:
         return table
 
     Table.create_from_cloudformation_json = classmethod(create_table)
+
+
+def _install_lambda_logging_config() -> None:
+    """moto drops a function's `LoggingConfig` (SAM's `LogFormat: JSON`): it is kept and returned by
+    GetFunctionConfiguration, so dev/invoke runs the function with the log format AWS would give it."""
+    from moto.awslambda.models import LambdaFunction
+
+    original_init = LambdaFunction.__init__
+    original_configuration = LambdaFunction.get_configuration
+
+    def init(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        original_init(self, account_id, spec, *args, **kwargs)
+        self.plgov_logging_config = spec.get("LoggingConfig")
+
+    def get_configuration(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original_configuration(self, *args, **kwargs)
+        logging_config = getattr(self, "plgov_logging_config", None)
+        if logging_config:
+            config["LoggingConfig"] = dict(logging_config)
+        return config
+
+    original_cfn = LambdaFunction.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> Any:
+        fn = original_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        fn.plgov_logging_config = cloudformation_json["Properties"].get("LoggingConfig")
+        return fn
+
+    LambdaFunction.__init__ = init
+    LambdaFunction.get_configuration = get_configuration
+    LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
