@@ -90,11 +90,11 @@ def test_usage_type_prefixes(pricing):
     nat = every_record(pricing, "AmazonEC2")
     # AmazonVPC prefixes every region, us-east-1 included; AmazonEC2 leaves us-east-1 bare.
     assert all(r["product"]["attributes"]["usagetype"].split("-")[0] in
-               {"USE1", "USW2", "EU", "EUW2", "EUC1", "APS1", "APN1", "APS3"} for r in vpc)
+               {"USE1", "USW2", "EU", "EUW2", "EUC1", "APS1", "APN1", "APS3", "APN2", "APS7"} for r in vpc)
     use1 = [r for r in nat if r["product"]["attributes"]["regionCode"] == USE1]
     assert usage_types(use1) == ["NatGateway-Bytes", "NatGateway-Hours", "RegionalNatGateway-Hours"]
     sae1 = [r for r in nat if r["product"]["attributes"]["regionCode"] == "sa-east-1"]
-    assert usage_types(sae1) == ["SAE1-NatGateway-Hours"]
+    assert usage_types(sae1) == ["SAE1-NatGateway-Bytes", "SAE1-NatGateway-Hours"]
 
 
 def test_interface_endpoint_bytes_are_tiered_in_gb(pricing):
@@ -104,6 +104,59 @@ def test_interface_endpoint_bytes_are_tiered_in_gb(pricing):
                     for d in offer["priceDimensions"].values()))
     assert tiers == [(0.0, "1048576", Decimal("0.01")), (1048576.0, "5242880", Decimal("0.006")),
                      (5242880.0, "Inf", Decimal("0.004"))]
+
+
+# Regions whose whole price set is in the fixture (fixtures/pricelist/SOURCES.md, "Complete price sets"):
+# region -> (usage type prefix, interface endpoint $/h, NAT $/h, NAT $/GB).
+COMPLETE = {
+    "us-east-1": ("USE1", "0.01", "0.045", "0.045"),
+    "us-west-2": ("USW2", "0.01", "0.045", "0.045"),
+    "eu-west-1": ("EU", "0.011", "0.048", "0.048"),
+    "eu-west-2": ("EUW2", "0.011", "0.05", "0.05"),
+    "eu-central-1": ("EUC1", "0.012", "0.052", "0.052"),
+    "ap-southeast-1": ("APS1", "0.013", "0.059", "0.059"),
+    "ap-northeast-1": ("APN1", "0.014", "0.062", "0.062"),
+    "ap-northeast-2": ("APN2", "0.013", "0.059", "0.059"),
+    "ap-southeast-5": ("APS7", "0.0117", "0.05015", "0.05015"),
+}
+
+
+def price_of(client, service, region, usagetype):
+    (record,), _ = products(client, service, term("regionCode", region), term("usagetype", usagetype))
+    (offer,) = record["terms"]["OnDemand"].values()
+    return sorted((float(d["beginRange"]), d["endRange"], d["unit"], Decimal(d["pricePerUnit"]["USD"]))
+                  for d in offer["priceDimensions"].values())
+
+
+@pytest.mark.parametrize("region", sorted(COMPLETE))
+def test_complete_price_sets(pricing, region):
+    prefix, hour, nat_hour, nat_gb = COMPLETE[region]
+    nat_prefix = "" if region == USE1 else prefix + "-"
+    assert price_of(pricing, "AmazonVPC", region, f"{prefix}-VpcEndpoint-Hours") == [(0.0, "Inf", "Hrs", Decimal(hour))]
+    assert price_of(pricing, "AmazonVPC", region, f"{prefix}-VpcEndpoint-Bytes") == [
+        (0.0, "1048576", "GB", Decimal("0.01")), (1048576.0, "5242880", "GB", Decimal("0.006")),
+        (5242880.0, "Inf", "GB", Decimal("0.004"))]
+    assert price_of(pricing, "AmazonEC2", region, f"{nat_prefix}NatGateway-Hours") == [
+        (0.0, "Inf", "Hrs", Decimal(nat_hour))]
+    assert price_of(pricing, "AmazonEC2", region, f"{nat_prefix}NatGateway-Bytes") == [
+        (0.0, "Inf", "GB", Decimal(nat_gb))]
+
+
+def test_regions_without_a_confirmed_price_have_no_record(pricing):
+    # Hours known, bytes not: a consumer has to meet the "no price" case for one rate only.
+    (hours,), _ = products(pricing, "AmazonVPC", term("regionCode", "ap-south-1"), term("productFamily", "VpcEndpoint"))
+    assert hours["product"]["attributes"]["usagetype"] == "APS3-VpcEndpoint-Hours"
+    for region in ("us-east-2", "sa-east-1", "ca-central-1", "eu-north-1", "ap-southeast-2"):
+        assert products(pricing, "AmazonVPC", term("regionCode", region))[0] == []
+    nat = every_record(pricing, "AmazonEC2")
+    no_bytes = {r["product"]["attributes"]["regionCode"] for r in nat} - {
+        r["product"]["attributes"]["regionCode"] for r in nat if r["product"]["attributes"]["usagetype"].endswith("-Bytes")}
+    assert no_bytes == {"eu-north-1", "ap-southeast-2", "ca-central-1"}
+    # Outside us-east-1 the GWLB endpoint is priced in ap-southeast-5 (hours and bytes) and ap-southeast-1 (hours).
+    gwlbe, _ = products(pricing, "AmazonVPC", term("usagetype", "VpcEndpoint-GWLBE", "CONTAINS"))
+    assert usage_types(gwlbe) == ["APS1-VpcEndpoint-GWLBE-Hours", "APS7-VpcEndpoint-GWLBE-Bytes",
+                                  "APS7-VpcEndpoint-GWLBE-Hours", "USE1-VpcEndpoint-GWLBE-Bytes",
+                                  "USE1-VpcEndpoint-GWLBE-Hours"]
 
 
 def test_loose_matching_meets_the_decoys(pricing):
@@ -196,7 +249,7 @@ def test_describe_services_and_attribute_values(pricing):
     values = pricing.get_paginator("get_attribute_values").paginate(
         ServiceCode="AmazonEC2", AttributeName="regionCode", PaginationConfig={"PageSize": 4})
     regions = [v["Value"] for page in values for v in page["AttributeValues"]]
-    assert regions == sorted(set(regions)) and "sa-east-1" in regions and len(regions) == 13
+    assert regions == sorted(set(regions)) and "sa-east-1" in regions and len(regions) == 15
 
 
 def test_fault_for_get_products_reaches_the_client(emulator_url):
