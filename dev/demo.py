@@ -93,6 +93,34 @@ def interface_endpoint(account: str, service_name: str, azs: int, kind: str = "I
                                    ServiceName=service_name)["VpcEndpoint"]["VpcEndpointId"]
 
 
+def requests_post(url: str, body: dict) -> None:
+    import urllib.request
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+def logs_insights(account: str, query: str, start: int, end: int) -> list[str]:
+    """Runs a dashboard log widget's query (`SOURCE 'group' | ...`) as CloudWatch would."""
+    source, _, body = query.partition("|")
+    group = source.strip().removeprefix("SOURCE").strip().strip("'")
+    logs = client("logs", account)
+    query_id = logs.start_query(logGroupName=group, startTime=start, endTime=end, queryString=body.strip())["queryId"]
+    for _ in range(50):
+        result = logs.get_query_results(queryId=query_id)
+        if result["status"] == "Complete":
+            break
+        time.sleep(0.2)
+    rows = [{f["field"]: f["value"] for f in row if not f["field"].startswith("@")} for row in result["results"]]
+    if not rows:
+        return ["(no rows)"]
+    columns = list(rows[0])
+    widths = [max(len(c), *(len(r.get(c, "")) for r in rows)) for c in columns]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(r.get(c, "").ljust(w) for c, w in zip(columns, widths)) for r in rows]
+    return lines
+
+
 def table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w)  # noqa: E731
@@ -172,7 +200,10 @@ def main() -> None:
              ("metrics sink, 3 AZs", interface_endpoint(provider, own_name, 3), 5.0),
              ("idle endpoint, 1 AZ", interface_endpoint(provider, own_name, 1), 0.0),
              ("S3 gateway endpoint", interface_endpoint(provider, f"com.amazonaws.{REGION}.s3", 0, "Gateway"), 0.0)]
-    hour = int(time.time() // 3600 * 3600)
+    # The last full hour: the endpoints are made to exist since before it (the emulator can backdate).
+    hour = int(time.time() // 3600 * 3600) - 3600
+    requests_post(f"{URL}/_plgov/endpoint-times", {"account": provider, "region": REGION,
+                                                    "endpoints": [e for _, e, _ in fleet], "createdAt": hour - 3600})
     ec2, cw = client("ec2", provider), client("cloudwatch", provider)
     for label, endpoint, gb in fleet:
         e = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"][0]
@@ -184,9 +215,12 @@ def main() -> None:
         say(f"    {endpoint}  {label:22} {gb:8.1f} GB")
 
     hour_text = time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(hour))
-    step(f"The cost reporter prices the hour {hour_text} (us-east-1 rates, NAT Gateway at $0.045/GB)")
-    costs = json.loads(run(["dev/invoke", "cost-reporter", "-", "--stack", STACK], env,
-                           stdin=json.dumps({"hour": hour_text})))
+    step(f"The cost reporter's schedule fires: it prices the last full hour, {hour_text} (us-east-1 rates, NAT at $0.045/GB)")
+    schedule = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {},
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(hour + 3600 + 600))}
+    costs = json.loads(run(["dev/invoke", "cost-reporter", "-", "--stack", STACK], env, stdin=json.dumps(schedule)))
+    say(f"    traffic queried for {costs['traffic']['queried']} endpoint(s) with recent data, every "
+        f"{costs['traffic']['intervalHours']} hour(s); {len(costs['hours'])} hour(s) priced (late data counted up to 3 hours)")
     labels = {endpoint: label for label, endpoint, _ in fleet}
     usd = lambda v: f"{'-' if v < 0 else ''}${abs(v):.4f}"  # noqa: E731
     rows = [[r["id"], labels.get(r["id"], r["type"]), r["type"], r["azs"], f"{r['gb']:.1f}", usd(r["hourlyCost"]),
@@ -197,6 +231,16 @@ def main() -> None:
                  usd(t["cost"]), usd(t["natEquivalentCost"]), usd(t["natSavings"])])
     table(rows, ["endpoint", "what", "type", "AZs", "GB", "hourly", "data", "cost", "via NAT", "NAT savings"])
     say("    (a negative saving is an endpoint that costs more than the NAT traffic it replaces)")
+    again = json.loads(run(["dev/invoke", "cost-reporter", "-", "--stack", STACK], env, stdin=json.dumps(schedule)))
+    say(f"    the same schedule again (a retry): {again['metricsPublished']} data point(s) published, "
+        "so the dashboard still shows the hour once")
+
+    step("The dashboard's per-endpoint table: its own Logs Insights query, run on the emulator")
+    cw_dash = client("cloudwatch", provider).get_dashboard(DashboardName=outputs["DashboardName"])
+    [log_widget] = [w for w in json.loads(cw_dash["DashboardBody"])["widgets"] if w["type"] == "log"]
+    say(f"    {log_widget['properties']['title']}")
+    for line in logs_insights(provider, log_widget["properties"]["query"], hour - 3600, hour + 3 * 3600):
+        say("    " + line)
 
     step("The dashboard")
     dashboard = outputs["DashboardName"]

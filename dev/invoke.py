@@ -5,8 +5,9 @@
 <function> is the crate name (connection-approver or cost-reporter). The binary runs with exactly
 the environment variables the stack gave the function (read from the emulator's Lambda
 configuration), plus the Lambda runtime variables, the AWS endpoint, region and credentials of
-this environment. The function's JSON result goes to stdout, its logs to stderr; an error result
-exits 1 with the error on stderr.
+this environment. The function's JSON result goes to stdout, its logs to stderr and, as Lambda
+does, to the function's log group in the emulator's CloudWatch Logs (where the dashboard's Logs
+Insights widget reads them); an error result exits 1 with the error on stderr.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import boto3
@@ -45,6 +48,33 @@ def wait_for_port(port: int, process: subprocess.Popen, what: str) -> None:
     raise SystemExit(f"{what} did not listen on port {port}")
 
 
+def forward_logs(stream, sink: list[tuple[int, str]]) -> threading.Thread:
+    """Echoes the function's log lines to stderr and keeps them with their time."""
+    def pump() -> None:
+        for line in iter(stream.readline, ""):
+            sys.stderr.write(line)
+            sink.append((int(time.time() * 1000), line.rstrip("\n")))
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
+
+
+def ship_logs(session, group: str, lines: list[tuple[int, str]]) -> None:
+    """Puts the lines into the function's log group, one stream per run, as Lambda does."""
+    if not lines:
+        return
+    logs = session.client("logs")
+    try:
+        logs.create_log_group(logGroupName=group)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    for start in range(0, len(lines), 1000):
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": t, "message": m} for t, m in lines[start:start + 1000]])
+
+
 def function_environment(crate: str, stack: str) -> tuple[str, dict[str, str], dict]:
     # The Rust SDK reads AWS_REGION; boto3 only AWS_DEFAULT_REGION: honour both, as the README exports one.
     session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
@@ -54,6 +84,10 @@ def function_environment(crate: str, stack: str) -> tuple[str, dict[str, str], d
     config = session.client("lambda").get_function_configuration(FunctionName=name)
     variables = {k: str(v) for k, v in (config.get("Environment") or {}).get("Variables", {}).items()}
     return name, variables, config
+
+
+def session_for_logs():
+    return boto3.session.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
 
 
 def main() -> None:
@@ -87,13 +121,20 @@ def main() -> None:
         if log_format:
             runtime_env["AWS_LAMBDA_LOG_FORMAT"] = log_format
         env = {**os.environ, **runtime_env, **variables}
-        function = subprocess.Popen([str(binary)], env=env, stdout=sys.stderr, stderr=sys.stderr)
+        function = subprocess.Popen([str(binary)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True)
+        logged: list[tuple[int, str]] = []
+        pump = forward_logs(function.stdout, logged)
         with tempfile.NamedTemporaryFile("w", suffix=".json") as payload:
             payload.write(event)
             payload.flush()
             result = subprocess.run([str(CARGO_LAMBDA), "lambda", "invoke", "_", "--data-file", payload.name,
                                      "-A", "127.0.0.1", "-P", str(port), "--output-format", "json"],
                                     capture_output=True, text=True, timeout=float(config.get("Timeout", 300)) + 30)
+        function.terminate()
+        pump.join(timeout=5)
+        group = (config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}"
+        ship_logs(session_for_logs(), group, logged)
         if result.returncode != 0:
             sys.stderr.write(f"{name} returned an error:\n{result.stdout}{result.stderr}")
             raise SystemExit(1)

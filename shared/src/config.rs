@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::domain::ServiceId;
 use crate::domain::allowlist::{ServicePolicy, UnmatchedAction};
 use crate::domain::pricing::PriceBook;
-use crate::usecases::cost::{CostSettings, PerEndpointMetrics};
+use crate::usecases::cost::{CostSettings, MAX_PER_ENDPOINT_METRICS};
 use crate::usecases::reconcile::{Governed, ReconcileSettings};
 
 pub const DEFAULT_NAMESPACE: &str = "PrivateLinkGovernor";
@@ -131,7 +131,10 @@ pub struct CostConfig {
     pub settings: CostSettings,
 }
 
-pub const DEFAULT_PER_ENDPOINT_METRICS: usize = 25;
+/// Per-endpoint metrics cost $0.30 a month each: none unless asked for.
+pub const DEFAULT_PER_ENDPOINT_METRICS: usize = 0;
+/// USD a month the traffic queries may cost (`GetMetricData`, $0.01 per 1,000 metrics).
+pub const DEFAULT_TRAFFIC_QUERY_BUDGET: f64 = 20.0;
 
 impl CostConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -141,14 +144,27 @@ impl CostConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
         let per_endpoint_metrics = match env.get("PER_ENDPOINT_METRICS") {
-            None => PerEndpointMetrics::Top(DEFAULT_PER_ENDPOINT_METRICS),
-            Some(v) if v.eq_ignore_ascii_case("all") => PerEndpointMetrics::All,
+            None => DEFAULT_PER_ENDPOINT_METRICS,
             Some(v) => match v.parse::<usize>() {
-                Ok(n) => PerEndpointMetrics::Top(n),
-                Err(_) => {
+                Ok(n) if n <= MAX_PER_ENDPOINT_METRICS => n,
+                _ => {
                     return problem(
                         "PER_ENDPOINT_METRICS",
-                        format!("must be a whole number or `all`, found {v:?}"),
+                        format!(
+                            "must be a whole number from 0 to {MAX_PER_ENDPOINT_METRICS}, found {v:?}"
+                        ),
+                    );
+                }
+            },
+        };
+        let traffic_budget_usd = match env.get("TRAFFIC_QUERY_BUDGET") {
+            None => DEFAULT_TRAFFIC_QUERY_BUDGET,
+            Some(v) => match v.parse::<f64>() {
+                Ok(b) if b.is_finite() && b > 0.0 => b,
+                _ => {
+                    return problem(
+                        "TRAFFIC_QUERY_BUDGET",
+                        format!("must be a positive number of USD a month, found {v:?}"),
                     );
                 }
             },
@@ -176,6 +192,7 @@ impl CostConfig {
                 region,
                 price_book,
                 per_endpoint_metrics,
+                traffic_budget_usd,
             },
         })
     }
@@ -268,24 +285,37 @@ mod tests {
     fn cost_settings_are_read_and_checked() {
         let base = [("COST_TABLE", "cost"), ("AWS_REGION", "us-east-1")];
         let c = cost_config(&base).unwrap();
-        assert_eq!(c.settings.per_endpoint_metrics, PerEndpointMetrics::Top(25));
+        assert_eq!(c.settings.per_endpoint_metrics, 0);
+        assert_eq!(c.settings.traffic_budget_usd, 20.0);
         assert_eq!(c.settings.region, "us-east-1");
         let mut all = base.to_vec();
         all.extend([
-            ("PER_ENDPOINT_METRICS", "all"),
+            ("PER_ENDPOINT_METRICS", "25"),
+            ("TRAFFIC_QUERY_BUDGET", "7.5"),
             (
                 "PRICING_OVERRIDES",
                 r#"{"sa-east-1": {"endpointAzHour": 0.015}}"#,
             ),
         ]);
         let c = cost_config(&all).unwrap();
-        assert_eq!(c.settings.per_endpoint_metrics, PerEndpointMetrics::All);
+        assert_eq!(c.settings.per_endpoint_metrics, 25);
+        assert_eq!(c.settings.traffic_budget_usd, 7.5);
         assert!(c.settings.price_book.rates("sa-east-1").is_ok());
         for (name, value, expected) in [
             (
                 "PER_ENDPOINT_METRICS",
                 "ten",
-                "PER_ENDPOINT_METRICS: must be a whole number or `all`",
+                "PER_ENDPOINT_METRICS: must be a whole number from 0 to 1000",
+            ),
+            (
+                "PER_ENDPOINT_METRICS",
+                "1001",
+                "PER_ENDPOINT_METRICS: must be a whole number from 0 to 1000",
+            ),
+            (
+                "TRAFFIC_QUERY_BUDGET",
+                "0",
+                "TRAFFIC_QUERY_BUDGET: must be a positive number",
             ),
             (
                 "PRICING_OVERRIDES",

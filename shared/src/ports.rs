@@ -1,12 +1,16 @@
 //! The outside systems the use cases need, one small trait each. SDK adapters
 //! implement them in `adapters`; in-memory ones in `adapters::memory` serve unit tests.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use crate::domain::allowlist::Allowlist;
 use crate::domain::audit::AuditRecord;
 use crate::domain::decision::Connection;
+use crate::domain::hour::Hour;
+use crate::domain::inventory::{Endpoint, InventoryRecord};
 use crate::domain::metrics::MetricPoint;
+use crate::domain::publishing::{HourRecord, MetricKey};
 use crate::domain::{ConnectionState, EndpointId, ServiceId};
 
 /// A failed call to an outside system, with the operation and the cause chain.
@@ -76,21 +80,20 @@ pub trait Metrics: Sync {
     /// Publishes the points in as few calls as the service allows.
     fn publish(&self, points: &[MetricPoint])
     -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The `Sum` CloudWatch holds for each metric over `hour` (0 for a metric without data).
+    fn hour_sums(
+        &self,
+        keys: &[MetricKey],
+        hour: Hour,
+    ) -> impl Future<Output = Result<BTreeMap<MetricKey, f64>, PortError>> + Send;
 }
 
 /// A VPC endpoint as the inventory lists it (any type, any state).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointRecord {
-    pub id: String,
-    /// Wire form: `Interface`, `Gateway`, `GatewayLoadBalancer`, `Resource`, ...
-    pub kind: String,
-    pub service_name: String,
-    pub vpc_id: String,
-    pub subnet_count: u32,
+    pub endpoint: Endpoint,
     /// Wire form, compared case-insensitively.
     pub state: String,
-    /// Epoch seconds, when known.
-    pub created_at: Option<i64>,
 }
 
 pub trait EndpointInventory: Sync {
@@ -99,27 +102,56 @@ pub trait EndpointInventory: Sync {
 }
 
 pub trait UsageSource: Sync {
-    /// `BytesProcessed` summed over the hour starting at `hour_start`, one figure per endpoint
-    /// in the order given (0 where there is no data).
+    /// The endpoints whose `BytesProcessed` received data in the past three hours (an endpoint
+    /// not among them moved nothing worth a query).
+    fn recently_active(
+        &self,
+    ) -> impl Future<Output = Result<BTreeSet<EndpointId>, PortError>> + Send;
+    /// `BytesProcessed` of each endpoint summed per hour, for every hour from `first` to `last`
+    /// (one query per endpoint for the whole range); an hour without data is absent.
     fn bytes_processed(
         &self,
-        endpoints: &[EndpointRecord],
-        hour_start: i64,
-    ) -> impl Future<Output = Result<Vec<f64>, PortError>> + Send;
+        endpoints: &[Endpoint],
+        first: Hour,
+        last: Hour,
+    ) -> impl Future<Output = Result<BTreeMap<(EndpointId, Hour), f64>, PortError>> + Send;
 }
 
-pub trait MonthToDateStore: Sync {
-    /// Interface GB processed in `region` in the month of `hour_start`, in the hours before it.
-    fn total_before(
+/// What the cost table holds for a region.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerRead {
+    /// The records of the hours asked for (hours never priced are absent).
+    pub hours: BTreeMap<Hour, HourRecord>,
+    pub inventory: InventoryRecord,
+}
+
+pub trait CostLedger: Sync {
+    /// The hour records of `region` from `month_first` to `last` (their endpoints' bytes from
+    /// `window_first` on only: earlier hours are read for the month-to-date count), and its
+    /// inventory record.
+    fn read(
         &self,
         region: &str,
-        hour_start: i64,
-    ) -> impl Future<Output = Result<f64, PortError>> + Send;
-    /// Records the hour's interface GB; recording the same hour again replaces, never adds.
-    fn record(
+        month_first: Hour,
+        window_first: Hour,
+        last: Hour,
+    ) -> impl Future<Output = Result<LedgerRead, PortError>> + Send;
+    /// Writes an hour's record (its endpoints' bytes too when `bytes_changed`) if the stored one
+    /// still has version `expected` (`None`: there is none). Returns false, writing nothing of
+    /// the record, when another run wrote it first.
+    fn write_hour(
         &self,
         region: &str,
-        hour_start: i64,
-        gb: f64,
+        record: &HourRecord,
+        expected: Option<u64>,
+        bytes_changed: bool,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// Replaces the inventory record (its list of provisioned endpoints too when
+    /// `endpoints_changed`).
+    fn write_inventory(
+        &self,
+        region: &str,
+        record: &InventoryRecord,
+        endpoints_changed: bool,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }

@@ -1,12 +1,18 @@
-//! The cost reporter against the local emulator: inventory, traffic, month-to-date, metrics.
+//! The cost reporter against the local emulator: inventory, traffic (recently active endpoints,
+//! several hours per query), the cost table's ledger, and what CloudWatch ends up holding.
+//! The clock is an input: every test prices 2026-11-15, whatever the day it runs.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::VpcEndpointType;
 use plgov_integration_tests::*;
+use plgov_shared::domain::cost::{CostTotals, EndpointCost};
 use plgov_shared::domain::hour::Hour;
-use plgov_shared::ports::MonthToDateStore;
-use plgov_shared::tables::DynamoMonthToDate;
+use plgov_shared::domain::publishing::{HourRecord, Ledger};
+use plgov_shared::ports::CostLedger;
+use plgov_shared::tables::CostTable;
 use plgov_shared::usecases::cost::CostSummary;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const GIB: f64 = 1_073_741_824.0;
 
@@ -14,8 +20,8 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
 }
 
-/// The hour being priced, whatever the day the tests run: the endpoints are backdated to before
-/// it, and the functions are told the clock reads ten minutes past its end.
+/// The hour priced, whatever the day the tests run: the endpoints are backdated to before it,
+/// and the functions are told the clock reads ten minutes past its end.
 fn priced_hour() -> Hour {
     Hour::parse("2026-11-15T10:00:00Z").unwrap()
 }
@@ -24,11 +30,16 @@ fn now() -> i64 {
     priced_hour().end() + 600
 }
 
-fn row<'a>(summary: &'a CostSummary, id: &str) -> &'a plgov_shared::domain::cost::EndpointCost {
+fn scheduled(at: i64) -> Value {
+    json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {},
+           "time": plgov_shared::domain::hour::format_utc(at)})
+}
+
+fn row<'a>(summary: &'a CostSummary, id: &str) -> &'a EndpointCost {
     summary
         .endpoints
         .iter()
-        .find(|r| r.id == id)
+        .find(|r| r.id.as_str() == id)
         .unwrap_or_else(|| panic!("no row for {id}"))
 }
 
@@ -82,84 +93,68 @@ async fn fleet() -> Fleet {
 async fn an_hour_in_us_east_1_equals_the_hand_computed_figures() {
     let f = fleet().await;
     let hour = priced_hour();
-    f.provider
-        .put_bytes_processed(&f.one_az, 10.0 * GIB, hour.start())
-        .await;
-    f.provider
-        .put_bytes_processed(&f.three_az, 500.0 * GIB, hour.start())
-        .await;
-    f.provider
-        .put_bytes_processed(&f.gwlb, 20.0 * GIB, hour.start())
-        .await;
+    for (endpoint, gib) in [(&f.one_az, 10.0), (&f.three_az, 500.0), (&f.gwlb, 20.0)] {
+        f.provider
+            .put_bytes_processed(endpoint, gib * GIB, hour.start())
+            .await;
+    }
     let reporter = f.provider.reporter(&[]);
     let summary = reporter
-        .handle(&json!({"hour": hour.to_string()}), now())
+        .handle(&scheduled(now()), now(), "run-1")
         .await
         .unwrap();
-    assert_eq!(summary.hour, hour.to_string());
+    assert_eq!(summary.hour.as_deref(), Some("2026-11-15T10:00:00Z"));
 
     // Month-to-date 0 GB, so all 510 interface GB are in the first tier ($0.01/GB); NAT $0.045/GB.
     // 1 AZ, 10 GB:  0.01 + 10 x 0.01 = 0.11;  NAT 10 x 0.045 = 0.45;  saves 0.34
-    let a = row(&summary, &f.one_az);
+    let a = &row(&summary, &f.one_az).figures;
     assert!(
         close(a.hourly_cost, 0.01) && close(a.data_cost, 0.10) && close(a.cost, 0.11),
         "{a:?}"
     );
     assert!(close(a.nat_equivalent_cost, 0.45) && close(a.nat_savings, 0.34));
     // 2 AZ, no data: 2 x 0.01 = 0.02; saves -0.02 (costs more than it saves)
-    let b = row(&summary, &f.two_az);
-    assert!(
-        close(b.cost, 0.02) && close(b.data_cost, 0.0) && close(b.nat_savings, -0.02),
-        "{b:?}"
-    );
+    let b = &row(&summary, &f.two_az).figures;
+    assert!(close(b.cost, 0.02) && close(b.nat_savings, -0.02), "{b:?}");
     // 3 AZ, 500 GB: 0.03 + 5.00 = 5.03; NAT 22.50; saves 17.47
-    let c = row(&summary, &f.three_az);
+    let c = &row(&summary, &f.three_az).figures;
     assert!(
         close(c.cost, 5.03) && close(c.nat_equivalent_cost, 22.5) && close(c.nat_savings, 17.47),
         "{c:?}"
     );
     // Gateway Load Balancer endpoint, 20 GB: 0.01 + 20 x 0.0035 = 0.08; NAT 0.90; saves 0.82
-    let g = row(&summary, &f.gwlb);
+    let g = &row(&summary, &f.gwlb).figures;
     assert!(close(g.cost, 0.08) && close(g.nat_savings, 0.82), "{g:?}");
-    assert!(
-        close(row(&summary, &f.gateway).cost, 0.0),
-        "gateway endpoints are free"
-    );
+    assert!(close(row(&summary, &f.gateway).figures.cost, 0.0));
     // Region: 0.11 + 0.02 + 5.03 + 0.08 = 5.24; NAT 0.45 + 22.5 + 0.9 = 23.85; saves 18.61
     assert!(close(summary.total.cost, 5.24) && close(summary.total.nat_equivalent_cost, 23.85));
     assert!(close(summary.total.nat_savings, 18.61));
-    assert_eq!(summary.endpoints[0].id, f.three_az, "sorted by cost");
-
-    // The same figures were published for the hour, per endpoint and for the region.
-    let metric = |name, endpoint| f.provider.cost_metric(name, endpoint, hour.start());
-    assert!(close(
-        metric("EndpointCost", Some(&f.three_az)).await.unwrap(),
-        5.03
-    ));
-    assert!(close(
-        metric("NatSavings", Some(&f.two_az)).await.unwrap(),
-        -0.02
-    ));
-    assert!(close(
-        metric("EndpointDataCost", Some(&f.one_az)).await.unwrap(),
-        0.10
-    ));
-    assert!(close(
-        metric("BytesProcessed", Some(&f.gwlb)).await.unwrap(),
-        20.0 * GIB
-    ));
-    assert!(close(metric("EndpointCost", None).await.unwrap(), 5.24));
-    assert!(close(metric("NatSavings", None).await.unwrap(), 18.61));
-    assert!(close(
-        metric("EndpointHourlyCost", None).await.unwrap(),
-        0.01 + 0.02 + 0.03 + 0.01
-    ));
-    assert_eq!(reporter.calls().count("PutMetricData"), 1);
+    assert_eq!(
+        summary.endpoints[0].id.as_str(),
+        f.three_az,
+        "sorted by cost"
+    );
+    // Only the endpoints with traffic were queried, once for every hour priced.
+    assert_eq!(summary.traffic.queried, 3);
     assert_eq!(reporter.calls().count("GetMetricData"), 1);
+    assert_eq!(reporter.calls().count("ListMetrics"), 1);
+
+    // The region's figures were published for the hour; no per-endpoint metrics by default.
+    let metric = |name, endpoint| f.provider.cost_metric(name, endpoint, hour.start());
+    assert!(close(metric("EndpointCost", None).await.unwrap(), 5.24));
+    assert!(close(
+        metric("NatEquivalentCost", None).await.unwrap(),
+        23.85
+    ));
+    assert!(metric("EndpointCost", Some(&f.three_az)).await.is_none());
+    assert!(
+        metric("NatSavings", None).await.is_none(),
+        "savings are metric math on the dashboard"
+    );
 }
 
 #[tokio::test]
-async fn pricing_an_hour_twice_does_not_double_the_month_to_date() {
+async fn pricing_again_never_adds_and_a_new_month_starts_from_zero() {
     let f = fleet().await;
     let hour = priced_hour();
     f.provider
@@ -167,13 +162,25 @@ async fn pricing_an_hour_twice_does_not_double_the_month_to_date() {
         .await;
     let reporter = f.provider.reporter(&[]);
     let event = json!({"hour": hour.to_string()});
-    let first = reporter.handle(&event, now()).await.unwrap();
-    let second = reporter.handle(&event, now()).await.unwrap();
-    assert_eq!(first, second);
+    let first = reporter.handle(&event, now(), "run-1").await.unwrap();
+    let second = reporter.handle(&event, now() + 60, "run-2").await.unwrap();
+    assert_eq!(first.total, second.total);
+    assert!(!second.hours[0].changed);
+    assert_eq!(
+        second.metrics_published, 0,
+        "nothing new, nothing published"
+    );
+    assert!(close(
+        f.provider
+            .cost_metric("EndpointCost", None, hour.start())
+            .await
+            .unwrap(),
+        first.total.cost
+    ));
     // The next hour counts it once; the first hour of the next month starts from zero.
-    let next = Hour::containing(hour.end());
+    let next = hour.plus(1);
     let later = reporter
-        .handle(&json!({"hour": next.to_string()}), now() + 3600)
+        .handle(&json!({"hour": next.to_string()}), now() + 3600, "run-3")
         .await
         .unwrap();
     assert!(
@@ -181,16 +188,17 @@ async fn pricing_an_hour_twice_does_not_double_the_month_to_date() {
         "{}",
         later.month_to_date_gb_before
     );
-    let next_month = Hour::parse("2026-12-01T00:00:00Z").unwrap();
-    let december = reporter
+    let december = Hour::parse("2026-12-01T00:00:00Z").unwrap();
+    let dec = reporter
         .handle(
-            &json!({"hour": next_month.to_string()}),
-            next_month.end() + 600,
+            &json!({"hour": december.to_string()}),
+            december.end() + 600,
+            "run-4",
         )
         .await
         .unwrap();
     assert!(
-        close(december.month_to_date_gb_before, 0.0),
+        close(dec.month_to_date_gb_before, 0.0),
         "a new month starts from zero"
     );
 }
@@ -200,29 +208,42 @@ async fn an_hour_crossing_the_1_pb_boundary_is_priced_at_both_tiers() {
     let f = fleet().await;
     let hour = priced_hour();
     // Earlier this month: 1,048,476 GB, 100 GB below the 1 PB boundary (recorded an hour before).
-    let earlier = Hour::containing(hour.start() - 3600);
-    DynamoMonthToDate::new(f.provider.dynamodb.clone(), COST_TABLE)
-        .record(REGION, earlier.start(), 1_048_476.0)
-        .await
-        .unwrap();
+    let earlier = HourRecord {
+        hour: hour.plus(-1),
+        version: 1,
+        priced_at: hour.start(),
+        interface_gb: 1_048_476.0,
+        totals: CostTotals::default(),
+        endpoints: 0,
+        unpriced: 0,
+        bytes: BTreeMap::new(),
+        ledger: Ledger::default(),
+    };
+    let table = CostTable::new(f.provider.dynamodb.clone(), COST_TABLE);
+    assert!(
+        table
+            .write_hour(REGION, &earlier, None, false)
+            .await
+            .unwrap()
+    );
     f.provider
         .put_bytes_processed(&f.three_az, 300.0 * GIB, hour.start())
         .await;
     let summary = f
         .provider
         .reporter(&[])
-        .handle(&json!({"hour": hour.to_string()}), now())
+        .handle(&json!({"hour": hour.to_string()}), now(), "run-1")
         .await
         .unwrap();
     assert!(close(summary.month_to_date_gb_before, 1_048_476.0));
     // 100 GB at $0.01 + 200 GB at $0.006 = 1.00 + 1.20 = 2.20
-    let c = row(&summary, &f.three_az);
+    let c = &row(&summary, &f.three_az).figures;
     assert!(close(c.data_cost, 2.2), "{c:?}");
     assert!(close(c.cost, 0.03 + 2.2));
 }
 
 #[tokio::test]
-async fn two_thousand_endpoints_in_few_calls_with_top_n_metrics() {
+async fn two_thousand_endpoints_in_few_calls_with_opt_in_per_endpoint_metrics() {
     let provider = Provider::new().await;
     provider.create_cost_table().await;
     let service = create_service(&provider.account, false).await;
@@ -251,16 +272,29 @@ async fn two_thousand_endpoints_in_few_calls_with_top_n_metrics() {
             .put_bytes_processed(id, (i + 1) as f64 * GIB, hour.start())
             .await;
     }
-    let event = json!({"hour": hour.to_string()});
-
-    let top = provider.reporter(&[]);
-    let summary = top.handle(&event, now()).await.unwrap();
+    let reporter = provider.reporter(&[("PER_ENDPOINT_METRICS", "25")]);
+    let summary = reporter
+        .handle(&scheduled(now()), now(), "run-1")
+        .await
+        .unwrap();
     assert_eq!(summary.endpoints.len(), 2000);
-    assert_eq!(summary.endpoints_with_metrics, 25);
-    assert_eq!(summary.metrics_published, 25 * 6 + 6);
-    println!("2000 endpoints, top 25: calls {:?}", top.calls().snapshot());
-    assert_eq!(top.calls().count("GetMetricData"), 2000u64.div_ceil(500));
-    assert_eq!(top.calls().count("PutMetricData"), 1);
+    assert_eq!(
+        summary.traffic.queried, 30,
+        "the 1,970 idle endpoints need no query"
+    );
+    // Two region metrics and two per endpoint for the 25 most expensive, for the newest hour;
+    // the hours before it (nothing else existed) only hold AZ-hours.
+    assert!(
+        summary.metrics_published >= 2 + 25 * 2,
+        "{}",
+        summary.metrics_published
+    );
+    println!(
+        "2000 endpoints, top 25: calls {:?}",
+        reporter.calls().snapshot()
+    );
+    assert_eq!(reporter.calls().count("GetMetricData"), 1);
+    assert_eq!(reporter.calls().count("PutMetricData"), 1);
     assert!(
         provider
             .cost_metric("EndpointCost", Some(&ids[29]), hour.start())
@@ -275,42 +309,28 @@ async fn two_thousand_endpoints_in_few_calls_with_top_n_metrics() {
             .is_none(),
         "26th busiest has none"
     );
-
-    let all = provider.reporter(&[("PER_ENDPOINT_METRICS", "all")]);
-    let summary = all.handle(&event, now()).await.unwrap();
-    assert_eq!(summary.metrics_published, 2000 * 6 + 6);
-    println!("2000 endpoints, all: calls {:?}", all.calls().snapshot());
-    assert_eq!(all.calls().count("GetMetricData"), 4);
-    assert_eq!(
-        all.calls().count("PutMetricData"),
-        (2000u64 * 6 + 6).div_ceil(1000)
-    );
 }
 
 #[tokio::test]
 async fn unknown_region_bad_override_or_malformed_event_publish_nothing() {
     let f = fleet().await;
     let hour = priced_hour();
-    let unknown = f.provider.reporter(&[("AWS_REGION", "sa-east-1")]);
+    let unknown = f.provider.reporter(&[("AWS_REGION", "mars-east-1")]);
     let err = unknown
-        .handle(&json!({"hour": hour.to_string()}), now())
+        .handle(&json!({"hour": hour.to_string()}), now(), "run")
         .await
         .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "no prices for region sa-east-1: add it to PRICING_OVERRIDES"
-    );
+    assert!(err.to_string().contains("mars-east-1"), "{err}");
     assert_eq!(
         lambda_runtime::Diagnostic::from(err).error_type,
         "MissingPrice"
     );
     assert_eq!(unknown.calls().total(), 0);
 
-    // eu-central-1's NAT rate is not known: its endpoints are not priced and nothing is published.
+    // eu-central-1's NAT rate is not known: its endpoints are not priced and nothing is written.
     let no_nat = f.provider.reporter(&[("AWS_REGION", "eu-central-1")]);
-    // (The SDK still talks to us-east-1 in the emulator; only the price book's region changes.)
     let err = no_nat
-        .handle(&json!({"hour": hour.to_string()}), now())
+        .handle(&json!({"hour": hour.to_string()}), now(), "run")
         .await
         .unwrap_err();
     assert!(
@@ -323,28 +343,19 @@ async fn unknown_region_bad_override_or_malformed_event_publish_nothing() {
         0
     );
 
-    let bad = plgov_shared::config::CostConfig::from_lookup(|n| match n {
-        "COST_TABLE" => Some("t".into()),
-        "AWS_REGION" => Some(REGION.into()),
-        "PRICING_OVERRIDES" => Some(r#"{"us-east-1": {"natGb": -1}}"#.into()),
-        _ => None,
-    });
-    assert!(
-        bad.unwrap_err()
-            .to_string()
-            .contains("PRICING_OVERRIDES: us-east-1.natGb must be a non-negative number")
-    );
-
     let reporter = f.provider.reporter(&[]);
-    for event in [
-        json!({"hour": "2026-11-27T08:15:00Z"}),
-        json!({"detail-type": "Nope"}),
-        json!([1]),
+    for (event, error_type) in [
+        (json!({"hour": "2026-11-27T08:15:00Z"}), "InvalidEvent"),
+        (json!({"detail-type": "Nope"}), "InvalidEvent"),
+        (json!([1]), "InvalidEvent"),
+        // Older than CloudWatch takes data points for, or not over yet: refused before anything.
+        (json!({"hour": "2026-10-01T00:00:00Z"}), "HourNotPriceable"),
+        (json!({"hour": "2026-11-15T11:00:00Z"}), "HourNotPriceable"),
     ] {
-        let err = reporter.handle(&event, now()).await.unwrap_err();
+        let err = reporter.handle(&event, now(), "run").await.unwrap_err();
         assert_eq!(
             lambda_runtime::Diagnostic::from(err).error_type,
-            "InvalidEvent",
+            error_type,
             "{event}"
         );
     }
@@ -355,4 +366,107 @@ async fn unknown_region_bad_override_or_malformed_event_publish_nothing() {
             .await
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn late_data_and_a_short_lived_endpoint_are_priced_for_their_hour() {
+    let f = fleet().await;
+    let hour = priced_hour();
+    f.provider
+        .put_bytes_processed(&f.one_az, 10.0 * GIB, hour.start())
+        .await;
+    // An endpoint created and deleted inside the hour: AWS lists it as deleted.
+    let name = format!(
+        "com.amazonaws.vpce.{REGION}.{}",
+        create_service(&f.provider.account, false).await
+    );
+    let brief = f
+        .provider
+        .create_own_endpoint(VpcEndpointType::Interface, &name, 1)
+        .await;
+    f.provider
+        .backdate(std::slice::from_ref(&brief), hour.start() + 300);
+    aws_sdk_ec2::Client::new(&f.provider.sdk)
+        .delete_vpc_endpoints()
+        .vpc_endpoint_ids(&brief)
+        .send()
+        .await
+        .unwrap();
+    let reporter = f.provider.reporter(&[]);
+    let first = reporter
+        .handle(&scheduled(now()), now(), "run-1")
+        .await
+        .unwrap();
+    assert!(
+        first.endpoints.iter().any(|r| r.id.as_str() == brief),
+        "created and deleted inside the hour"
+    );
+    let shown = |at| f.provider.cost_metric("EndpointCost", None, at);
+    let before = shown(hour.start()).await.unwrap();
+    // Two hours later, a late data point for 10:00 arrives; the next scheduled run counts it.
+    f.provider
+        .put_bytes_processed(&f.one_az, 20.0 * GIB, hour.start())
+        .await;
+    let later = now() + 2 * 3600;
+    let second = reporter
+        .handle(&scheduled(later), later, "run-2")
+        .await
+        .unwrap();
+    assert!(
+        second
+            .hours
+            .iter()
+            .any(|h| h.hour == hour.to_string() && h.changed)
+    );
+    let after = shown(hour.start()).await.unwrap();
+    // 10 + 20 GB: 20 GB more at $0.01.
+    assert!(close(after - before, 0.20), "{before} -> {after}");
+}
+
+#[tokio::test]
+async fn a_publish_lost_after_the_cost_table_write_is_settled_from_cloudwatch_never_doubled() {
+    let f = fleet().await;
+    let hour = priced_hour();
+    f.provider
+        .put_bytes_processed(&f.three_az, 100.0 * GIB, hour.start())
+        .await;
+    let reporter = f.provider.reporter(&[]);
+    let event = json!({"hour": hour.to_string()});
+    let shown = || f.provider.cost_metric("EndpointCost", None, hour.start());
+    let first = reporter.handle(&event, now(), "run-1").await.unwrap();
+    // Late data, then a pricing whose PutMetricData fails every attempt, after the table write.
+    f.provider
+        .put_bytes_processed(&f.three_az, 50.0 * GIB, hour.start())
+        .await;
+    arm_fault(
+        json!({"operation": "PutMetricData", "service": "cloudwatch",
+                     "account": f.provider.account, "count": 3}),
+    );
+    let failed = reporter.handle(&event, now() + 60, "run-2").await;
+    disarm_faults(&f.provider.account);
+    assert!(failed.is_err());
+    assert!(
+        close(shown().await.unwrap(), first.total.cost),
+        "nothing reached CloudWatch"
+    );
+    // A retry a minute later leaves the unconfirmed publish alone...
+    let retry = reporter.handle(&event, now() + 120, "run-3").await.unwrap();
+    assert!(retry.hours[0].deferred.is_some());
+    assert!(close(shown().await.unwrap(), first.total.cost));
+    // ...and a run after the settle time reads CloudWatch and publishes the latest pricing once.
+    let settled = reporter
+        .handle(&event, now() + 60 * 20, "run-4")
+        .await
+        .unwrap();
+    assert!(close(shown().await.unwrap(), settled.total.cost));
+    assert!(
+        close(settled.total.cost - first.total.cost, 0.50),
+        "50 GB more at $0.01"
+    );
+    let again = reporter
+        .handle(&event, now() + 60 * 40, "run-5")
+        .await
+        .unwrap();
+    assert_eq!(again.metrics_published, 0);
+    assert!(close(shown().await.unwrap(), settled.total.cost));
 }

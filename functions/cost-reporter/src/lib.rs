@@ -1,4 +1,4 @@
-//! The cost reporter: a schedule (or a backfill hour) in, the priced hour out.
+//! The cost reporter: a schedule (or a backfill hour) in, the priced hours out.
 //! `main.rs` only wires it up; tests drive `Reporter::handle` directly.
 
 use aws_config::SdkConfig;
@@ -7,9 +7,8 @@ use plgov_shared::adapters::{
     CallCounter, CloudWatchMetrics, CloudWatchUsage, CountedClients, Ec2Endpoints,
 };
 use plgov_shared::config::CostConfig;
-use plgov_shared::domain::hour::Hour;
-use plgov_shared::events::{CostRequest, EventError, parse_cost_event};
-use plgov_shared::tables::DynamoMonthToDate;
+use plgov_shared::events::{EventError, parse_cost_event};
+use plgov_shared::tables::CostTable;
 use plgov_shared::usecases::cost::{CostError, CostReporter, CostSummary};
 use serde_json::Value;
 
@@ -25,6 +24,7 @@ impl From<ReporterError> for Diagnostic {
     fn from(err: ReporterError) -> Self {
         let error_type = match &err {
             ReporterError::InvalidEvent(_) => "InvalidEvent",
+            ReporterError::Cost(CostError::NotPriceable(_)) => "HourNotPriceable",
             ReporterError::Cost(CostError::Pricing(_) | CostError::MissingRates(_)) => {
                 "MissingPrice"
             }
@@ -43,7 +43,7 @@ pub struct Reporter {
     config: CostConfig,
     inventory: Ec2Endpoints,
     usage: CloudWatchUsage,
-    month_to_date: DynamoMonthToDate,
+    ledger: CostTable,
     metrics: CloudWatchMetrics,
     calls: CallCounter,
 }
@@ -59,7 +59,7 @@ impl Reporter {
         Self {
             inventory: Ec2Endpoints::new(ec2),
             usage: CloudWatchUsage::new(cloudwatch.clone()),
-            month_to_date: DynamoMonthToDate::new(dynamodb, &config.cost_table),
+            ledger: CostTable::new(dynamodb, &config.cost_table),
             metrics: CloudWatchMetrics::new(cloudwatch, &config.metrics_namespace),
             config,
             calls,
@@ -71,24 +71,25 @@ impl Reporter {
         &self.calls
     }
 
-    /// Handles one event at epoch second `now`.
-    pub async fn handle(&self, event: &Value, now: i64) -> Result<CostSummary, ReporterError> {
+    /// Handles one event at epoch second `now`; `run` names this run in the cost table's
+    /// ledger (the Lambda request id: a retry of the same invocation keeps it).
+    pub async fn handle(
+        &self,
+        event: &Value,
+        now: i64,
+        run: &str,
+    ) -> Result<CostSummary, ReporterError> {
         let request = parse_cost_event(event, now)
             .inspect_err(|err| tracing::error!(error = %err, "event rejected"))?;
-        let hour = match request {
-            CostRequest::Scheduled { at } => Hour::last_full_before(at),
-            CostRequest::Hour(hour) => hour,
-        };
         let reporter = CostReporter {
             inventory: &self.inventory,
             usage: &self.usage,
-            month_to_date: &self.month_to_date,
+            ledger: &self.ledger,
             metrics: &self.metrics,
             settings: &self.config.settings,
         };
-        let result = reporter.run(hour).await;
-        tracing::info!(hour = %hour, ok = result.is_ok(), aws_calls = ?self.calls.snapshot(), "cost run finished");
-        Ok(result
-            .inspect_err(|err| tracing::error!(hour = %hour, error = %err, "hour not priced"))?)
+        let result = reporter.run(request, now, run).await;
+        tracing::info!(ok = result.is_ok(), aws_calls = ?self.calls.snapshot(), "cost run finished");
+        Ok(result.inspect_err(|err| tracing::error!(error = %err, "not priced"))?)
     }
 }

@@ -15,7 +15,11 @@ async fn main() -> Result<(), Error> {
     let reporter = Reporter::new(&sdk, config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let reporter = &reporter;
-        async move { reporter.handle(&event.payload, epoch_now()).await }
+        async move {
+            reporter
+                .handle(&event.payload, epoch_now(), &event.context.request_id)
+                .await
+        }
     }))
     .await
 }

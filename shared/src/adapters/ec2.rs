@@ -3,7 +3,9 @@
 use aws_sdk_ec2::types::Filter;
 
 use super::sdk_error::port_error;
+use crate::domain::cost::EndpointKind;
 use crate::domain::decision::Connection;
+use crate::domain::inventory::Endpoint;
 use crate::domain::{AccountId, ConnectionState, EndpointId, ServiceId};
 use crate::ports::{ConnectionList, Connections, PortError, Unsuccessful};
 
@@ -195,21 +197,29 @@ impl crate::ports::EndpointInventory for Ec2Endpoints {
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| port_error("DescribeVpcEndpoints", e))?;
-            out.extend(page.vpc_endpoints().iter().map(|e| {
-                crate::ports::EndpointRecord {
-                    id: e.vpc_endpoint_id().unwrap_or_default().to_owned(),
-                    kind: e
-                        .vpc_endpoint_type()
-                        .map(|t| t.as_str().to_owned())
-                        .unwrap_or_default(),
-                    service_name: e.service_name().unwrap_or_default().to_owned(),
-                    vpc_id: e.vpc_id().unwrap_or_default().to_owned(),
-                    subnet_count: u32::try_from(e.subnet_ids().len()).unwrap_or(u32::MAX),
+            for e in page.vpc_endpoints() {
+                let id = e.vpc_endpoint_id().unwrap_or_default();
+                let Ok(id) = EndpointId::parse(id) else {
+                    tracing::warn!(endpoint = id, "endpoint with an unreadable id not priced");
+                    continue;
+                };
+                out.push(crate::ports::EndpointRecord {
+                    endpoint: Endpoint {
+                        id,
+                        kind: EndpointKind::parse(
+                            e.vpc_endpoint_type()
+                                .map(|t| t.as_str())
+                                .unwrap_or_default(),
+                        ),
+                        service_name: e.service_name().unwrap_or_default().to_owned(),
+                        vpc_id: e.vpc_id().unwrap_or_default().to_owned(),
+                        azs: u32::try_from(e.subnet_ids().len()).unwrap_or(u32::MAX),
+                        created_at: e.creation_timestamp().map(|t| t.secs()),
+                    },
                     // Raw string: the SDK's enum cannot parse the camelCase states.
                     state: e.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                    created_at: e.creation_timestamp().map(|t| t.secs()),
-                }
-            }));
+                });
+            }
         }
         Ok(out)
     }

@@ -1,16 +1,20 @@
 //! In-memory port implementations for unit tests: they keep state, record calls and
 //! fail on request, like the real systems seen through the SDK.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use crate::domain::allowlist::Allowlist;
 use crate::domain::audit::{AuditRecord, DecisionRecord, OutcomeRecord};
 use crate::domain::decision::Connection;
+use crate::domain::hour::Hour;
+use crate::domain::inventory::{Endpoint, InventoryRecord};
 use crate::domain::metrics::MetricPoint;
+use crate::domain::publishing::{HourRecord, MetricKey};
 use crate::domain::{ConnectionState, EndpointId, ServiceId};
 use crate::ports::{
-    AllowlistStore, AuditLog, ConnectionList, Connections, Metrics, PortError, Unsuccessful,
+    AllowlistStore, AuditLog, ConnectionList, Connections, CostLedger, EndpointInventory,
+    EndpointRecord, LedgerRead, Metrics, PortError, Unsuccessful, UsageSource,
 };
 use crate::tables::{RawItem, RawValue, allowlist, audit};
 
@@ -264,19 +268,29 @@ impl AuditLog for MemoryAudit {
 
 #[derive(Debug, Default)]
 pub struct MemoryMetrics {
-    /// One entry per publish call.
+    /// One entry per publish call that reached CloudWatch.
     pub published: Mutex<Vec<Vec<MetricPoint>>>,
+    /// The call fails and CloudWatch gets nothing.
     pub failing: Mutex<bool>,
+    /// The call reaches CloudWatch but its answer is lost: the caller sees a failure.
+    pub lost_reply: Mutex<bool>,
 }
 
 impl MemoryMetrics {
-    /// The value published for `name` with `service` as its ServiceId dimension, summed over calls.
-    pub fn value(&self, name: &str, service: &ServiceId) -> f64 {
+    fn points(&self) -> Vec<MetricPoint> {
         self.published
             .lock()
             .unwrap()
             .iter()
             .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// The value published for `name` with `service` as its ServiceId dimension, summed over calls.
+    pub fn value(&self, name: &str, service: &ServiceId) -> f64 {
+        self.points()
+            .iter()
             .filter(|p| {
                 p.name == name
                     && p.dimensions
@@ -286,17 +300,25 @@ impl MemoryMetrics {
             .map(|p| p.value)
             .sum()
     }
-}
 
-impl MemoryMetrics {
     /// The value published for `name` without dimensions, summed over calls.
     pub fn total(&self, name: &str) -> f64 {
-        self.published
-            .lock()
-            .unwrap()
+        self.points()
             .iter()
-            .flatten()
             .filter(|p| p.name == name && p.dimensions.is_empty())
+            .map(|p| p.value)
+            .sum()
+    }
+
+    /// What a `Sum` over `hour` of the metric shows: every data point received, added up.
+    pub fn hour_sum(&self, key: &MetricKey, hour: Hour) -> f64 {
+        self.points()
+            .iter()
+            .filter(|p| {
+                p.name == key.name
+                    && p.dimensions == key.dimensions
+                    && (hour.start()..hour.end()).contains(&p.timestamp)
+            })
             .map(|p| p.value)
             .sum()
     }
@@ -304,11 +326,135 @@ impl MemoryMetrics {
 
 impl Metrics for MemoryMetrics {
     async fn publish(&self, points: &[MetricPoint]) -> Result<(), PortError> {
-        self.published.lock().unwrap().push(points.to_vec());
         if *self.failing.lock().unwrap() {
-            Err(injected("PutMetricData"))
-        } else {
-            Ok(())
+            return Err(injected("PutMetricData"));
         }
+        self.published.lock().unwrap().push(points.to_vec());
+        if *self.lost_reply.lock().unwrap() {
+            return Err(injected("PutMetricData"));
+        }
+        Ok(())
+    }
+
+    async fn hour_sums(
+        &self,
+        keys: &[MetricKey],
+        hour: Hour,
+    ) -> Result<BTreeMap<MetricKey, f64>, PortError> {
+        Ok(keys
+            .iter()
+            .map(|k| (k.clone(), self.hour_sum(k, hour)))
+            .collect())
+    }
+}
+
+/// The account's endpoints, as DescribeVpcEndpoints lists them.
+#[derive(Debug, Default)]
+pub struct MemoryInventory {
+    pub endpoints: Mutex<Vec<EndpointRecord>>,
+}
+
+impl EndpointInventory for MemoryInventory {
+    async fn endpoints(&self) -> Result<Vec<EndpointRecord>, PortError> {
+        Ok(self.endpoints.lock().unwrap().clone())
+    }
+}
+
+/// `AWS/PrivateLinkEndpoints` `BytesProcessed`: data per endpoint and hour, and which endpoints
+/// are recently active; it counts the metrics each query requests.
+#[derive(Debug, Default)]
+pub struct MemoryUsage {
+    pub bytes: Mutex<BTreeMap<(EndpointId, Hour), f64>>,
+    pub recently_active: Mutex<BTreeSet<EndpointId>>,
+    /// Endpoints (metrics) requested, per call.
+    pub queries: Mutex<Vec<usize>>,
+}
+
+impl UsageSource for MemoryUsage {
+    async fn recently_active(&self) -> Result<BTreeSet<EndpointId>, PortError> {
+        Ok(self.recently_active.lock().unwrap().clone())
+    }
+
+    async fn bytes_processed(
+        &self,
+        endpoints: &[Endpoint],
+        first: Hour,
+        last: Hour,
+    ) -> Result<BTreeMap<(EndpointId, Hour), f64>, PortError> {
+        self.queries.lock().unwrap().push(endpoints.len());
+        let ids: BTreeSet<&EndpointId> = endpoints.iter().map(|e| &e.id).collect();
+        Ok(self
+            .bytes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((id, hour), _)| ids.contains(id) && first <= *hour && *hour <= last)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect())
+    }
+}
+
+/// The cost table: hour records with versions, the inventory record; it can fail writes.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    pub hours: Mutex<BTreeMap<Hour, HourRecord>>,
+    pub inventory: Mutex<InventoryRecord>,
+    pub writes: Mutex<usize>,
+    pub failing_writes: Mutex<bool>,
+}
+
+impl CostLedger for MemoryLedger {
+    async fn read(
+        &self,
+        _region: &str,
+        month_first: Hour,
+        window_first: Hour,
+        last: Hour,
+    ) -> Result<LedgerRead, PortError> {
+        Ok(LedgerRead {
+            hours: self
+                .hours
+                .lock()
+                .unwrap()
+                .range(month_first..=last)
+                .map(|(h, r)| {
+                    let mut r = r.clone();
+                    if *h < window_first {
+                        r.bytes.clear(); // as the table: bytes of the window only
+                    }
+                    (*h, r)
+                })
+                .collect(),
+            inventory: self.inventory.lock().unwrap().clone(),
+        })
+    }
+
+    async fn write_hour(
+        &self,
+        _region: &str,
+        record: &HourRecord,
+        expected: Option<u64>,
+        _bytes_changed: bool,
+    ) -> Result<bool, PortError> {
+        *self.writes.lock().unwrap() += 1;
+        if *self.failing_writes.lock().unwrap() {
+            return Err(injected("PutItem"));
+        }
+        let mut hours = self.hours.lock().unwrap();
+        if hours.get(&record.hour).map(|r| r.version) != expected {
+            return Ok(false);
+        }
+        hours.insert(record.hour, record.clone());
+        Ok(true)
+    }
+
+    async fn write_inventory(
+        &self,
+        _region: &str,
+        record: &InventoryRecord,
+        _endpoints_changed: bool,
+    ) -> Result<(), PortError> {
+        *self.inventory.lock().unwrap() = record.clone();
+        Ok(())
     }
 }

@@ -10,12 +10,45 @@
 
 use serde::Serialize;
 
+use super::ids::EndpointId;
+use super::inventory::Endpoint;
 use super::pricing::{BYTES_PER_GB, PricingError, RegionRates, Tier};
 
 /// Hours in AWS's billing month.
 pub const HOURS_PER_MONTH: f64 = 730.0;
+/// CloudWatch `GetMetricData`: USD per metric requested (list price, $0.01 per 1,000).
+pub const GET_METRIC_DATA_USD_PER_METRIC: f64 = 0.00001;
+/// The longest wait between two traffic queries, in hours.
+pub const MAX_TRAFFIC_INTERVAL_HOURS: u32 = 24;
+/// How late a `BytesProcessed` data point may arrive and still be counted, in hours.
+pub const LATE_DATA_HOURS: u32 = 3;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Every how many hours the endpoints' traffic is queried so that `GetMetricData` costs at most
+/// `budget_usd` a month with `active` endpoints to query: one query per endpoint covers every
+/// hour since the last one (a metric costs the same for one hour as for a day), so querying every
+/// N hours divides the cost by N, and the hours are priced N hours later at most.
+pub fn traffic_interval_hours(active: usize, budget_usd: f64) -> u32 {
+    let monthly = active as f64 * HOURS_PER_MONTH * GET_METRIC_DATA_USD_PER_METRIC;
+    if budget_usd <= 0.0 || !budget_usd.is_finite() {
+        return MAX_TRAFFIC_INTERVAL_HOURS;
+    }
+    let n = (monthly / budget_usd).ceil();
+    if n.is_nan() || n < 1.0 {
+        1
+    } else {
+        (n as u32).min(MAX_TRAFFIC_INTERVAL_HOURS)
+    }
+}
+
+/// How many hours a traffic query every `interval` hours re-prices: the hours since the last
+/// query, the ones before them that late data may still change, and one interval of margin for
+/// when the interval itself changes.
+pub fn repriced_hours(interval: u32) -> u32 {
+    2 * interval + LATE_DATA_HOURS
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(into = "String")]
 pub enum EndpointKind {
     Interface,
     GatewayLoadBalancer,
@@ -42,16 +75,23 @@ impl EndpointKind {
             Self::Other(s) => s,
         }
     }
+
+    /// Whether CloudWatch publishes `BytesProcessed` for it (not for gateway endpoints).
+    pub fn has_traffic_metrics(&self) -> bool {
+        matches!(self, Self::Interface | Self::GatewayLoadBalancer)
+    }
 }
 
-/// An endpoint provisioned during the hour, with its traffic.
+impl From<EndpointKind> for String {
+    fn from(kind: EndpointKind) -> String {
+        kind.as_str().to_owned()
+    }
+}
+
+/// An endpoint that existed during the hour, with its traffic.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointUsage {
-    pub id: String,
-    pub kind: EndpointKind,
-    pub service_name: String,
-    pub vpc_id: String,
-    pub azs: u32,
+    pub endpoint: Endpoint,
     /// `BytesProcessed` summed over the hour.
     pub bytes: f64,
 }
@@ -117,22 +157,14 @@ impl std::ops::AddAssign<&CostTotals> for CostTotals {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointCost {
-    pub id: String,
+    pub id: EndpointId,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: EndpointKind,
     pub service_name: String,
     pub vpc_id: String,
     pub azs: u32,
     #[serde(flatten)]
     pub figures: CostTotals,
-}
-
-/// A row reads as its figures (`row.cost`), as the JSON shows them side by side.
-impl std::ops::Deref for EndpointCost {
-    type Target = CostTotals;
-    fn deref(&self) -> &CostTotals {
-        &self.figures
-    }
 }
 
 /// One hour priced: a row per priced endpoint (most expensive first), the endpoints of types
@@ -141,8 +173,8 @@ impl std::ops::Deref for EndpointCost {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HourCosts {
     pub endpoints: Vec<EndpointCost>,
-    pub unpriced: Vec<(String, String)>,
-    pub missing_rates: Vec<(String, String)>,
+    pub unpriced: Vec<(EndpointId, String)>,
+    pub missing_rates: Vec<(EndpointId, String)>,
     pub totals: CostTotals,
     /// GB of interface endpoints this hour: what the month-to-date total grows by.
     pub interface_gb: f64,
@@ -159,7 +191,7 @@ pub fn price_hour(
     let gb_of = |e: &EndpointUsage| e.bytes.max(0.0) / BYTES_PER_GB;
     let interface_gb: f64 = endpoints
         .iter()
-        .filter(|e| e.kind == EndpointKind::Interface)
+        .filter(|e| e.endpoint.kind == EndpointKind::Interface)
         .map(gb_of)
         .sum();
     // The whole hour's interface traffic is tiered once; each endpoint pays its share by GB.
@@ -179,17 +211,23 @@ pub fn price_hour(
         ) {
             Ok(Some(row)) => out.endpoints.push(row),
             Ok(None) => out.unpriced.push((
-                e.id.clone(),
+                e.endpoint.id.clone(),
                 format!(
                     "{} endpoints have no known rate; not priced",
-                    e.kind.as_str()
+                    e.endpoint.kind.as_str()
                 ),
             )),
-            Err(err) => out.missing_rates.push((e.id.clone(), err.to_string())),
+            Err(err) => out
+                .missing_rates
+                .push((e.endpoint.id.clone(), err.to_string())),
         }
     }
-    out.endpoints
-        .sort_by(|a, b| b.cost.total_cmp(&a.cost).then_with(|| a.id.cmp(&b.id)));
+    out.endpoints.sort_by(|a, b| {
+        b.figures
+            .cost
+            .total_cmp(&a.figures.cost)
+            .then_with(|| a.id.cmp(&b.id))
+    });
     for row in &out.endpoints {
         out.totals += &row.figures;
     }
@@ -204,7 +242,7 @@ fn price_endpoint(
     interface_gb: f64,
     interface_data_cost: f64,
 ) -> Result<Option<EndpointCost>, PricingError> {
-    let (hourly_cost, data_cost, nat_gb) = match &e.kind {
+    let (hourly_cost, data_cost, nat_gb) = match &e.endpoint.kind {
         EndpointKind::Interface => {
             let hour = RegionRates::require(rates.endpoint_az_hour, region, "endpointAzHour")?;
             let share = if interface_gb > 0.0 {
@@ -213,7 +251,7 @@ fn price_endpoint(
                 0.0
             };
             (
-                f64::from(e.azs) * hour,
+                f64::from(e.endpoint.azs) * hour,
                 share,
                 RegionRates::require(rates.nat_gb, region, "natGb")?,
             )
@@ -234,11 +272,11 @@ fn price_endpoint(
     let cost = hourly_cost + data_cost;
     let nat_equivalent_cost = gb * nat_gb;
     Ok(Some(EndpointCost {
-        id: e.id.clone(),
-        kind: e.kind.as_str().to_owned(),
-        service_name: e.service_name.clone(),
-        vpc_id: e.vpc_id.clone(),
-        azs: e.azs,
+        id: e.endpoint.id.clone(),
+        kind: e.endpoint.kind.clone(),
+        service_name: e.endpoint.service_name.clone(),
+        vpc_id: e.endpoint.vpc_id.clone(),
+        azs: e.endpoint.azs,
         figures: CostTotals {
             bytes: e.bytes,
             gb,
@@ -324,11 +362,14 @@ mod tests {
 
     fn usage(id: &str, kind: EndpointKind, azs: u32, gb: f64) -> EndpointUsage {
         EndpointUsage {
-            id: id.into(),
-            kind,
-            service_name: "svc".into(),
-            vpc_id: "vpc-1".into(),
-            azs,
+            endpoint: Endpoint {
+                id: EndpointId::parse(id).unwrap(),
+                kind,
+                service_name: "svc".into(),
+                vpc_id: "vpc-1".into(),
+                azs,
+                created_at: None,
+            },
             bytes: gb * GIB,
         }
     }
@@ -343,29 +384,52 @@ mod tests {
         let rates = book.rates("us-east-1").unwrap();
         let hour = price_hour(
             &[
-                usage("vpce-a", EndpointKind::Interface, 1, 10.0),
-                usage("vpce-b", EndpointKind::Interface, 2, 0.0),
-                usage("vpce-c", EndpointKind::Interface, 3, 500.0),
-                usage("vpce-g", EndpointKind::Gateway, 0, 0.0),
-                usage("vpce-l", EndpointKind::GatewayLoadBalancer, 1, 20.0),
+                usage("vpce-0a", EndpointKind::Interface, 1, 10.0),
+                usage("vpce-0b", EndpointKind::Interface, 2, 0.0),
+                usage("vpce-0c", EndpointKind::Interface, 3, 500.0),
+                usage("vpce-0e", EndpointKind::Gateway, 0, 0.0),
+                usage("vpce-0f", EndpointKind::GatewayLoadBalancer, 1, 20.0),
             ],
             rates,
             "us-east-1",
             0.0,
         );
-        let row = |id: &str| hour.endpoints.iter().find(|r| r.id == id).unwrap().clone();
+        let row = |id: &str| {
+            hour.endpoints
+                .iter()
+                .find(|r| r.id.as_str() == id)
+                .unwrap()
+                .clone()
+        };
         // a: 1 AZ x $0.01 + 10 GB x $0.01 = $0.11; NAT 10 x $0.045 = $0.45; saves $0.34.
-        let a = row("vpce-a");
-        assert!(close(a.hourly_cost, 0.01) && close(a.data_cost, 0.10) && close(a.cost, 0.11));
-        assert!(close(a.nat_equivalent_cost, 0.45) && close(a.nat_savings, 0.34));
+        let a = row("vpce-0a");
+        assert!(
+            close(a.figures.hourly_cost, 0.01)
+                && close(a.figures.data_cost, 0.10)
+                && close(a.figures.cost, 0.11)
+        );
+        assert!(close(a.figures.nat_equivalent_cost, 0.45) && close(a.figures.nat_savings, 0.34));
         // b: 2 AZ x $0.01, no data: costs $0.02 and saves -$0.02 (a finding).
-        assert!(close(row("vpce-b").cost, 0.02) && close(row("vpce-b").nat_savings, -0.02));
+        assert!(
+            close(row("vpce-0b").figures.cost, 0.02)
+                && close(row("vpce-0b").figures.nat_savings, -0.02)
+        );
         // c: 3 x $0.01 + 500 x $0.01 = $5.03; NAT 500 x 0.045 = $22.50.
-        assert!(close(row("vpce-c").cost, 5.03) && close(row("vpce-c").nat_savings, 22.5 - 5.03));
+        assert!(
+            close(row("vpce-0c").figures.cost, 5.03)
+                && close(row("vpce-0c").figures.nat_savings, 22.5 - 5.03)
+        );
         // GWLB: $0.01 + 20 x $0.0035 = $0.08; NAT 20 x 0.045 = $0.90.
-        assert!(close(row("vpce-l").cost, 0.08) && close(row("vpce-l").nat_equivalent_cost, 0.9));
-        assert!(close(row("vpce-g").cost, 0.0));
-        assert_eq!(hour.endpoints[0].id, "vpce-c", "most expensive first");
+        assert!(
+            close(row("vpce-0f").figures.cost, 0.08)
+                && close(row("vpce-0f").figures.nat_equivalent_cost, 0.9)
+        );
+        assert!(close(row("vpce-0e").figures.cost, 0.0));
+        assert_eq!(
+            hour.endpoints[0].id.as_str(),
+            "vpce-0c",
+            "most expensive first"
+        );
         assert!(close(hour.totals.cost, 0.11 + 0.02 + 5.03 + 0.08));
         assert!(close(hour.interface_gb, 510.0));
     }
@@ -391,8 +455,8 @@ mod tests {
         );
         let hour = price_hour(
             &[
-                usage("vpce-a", EndpointKind::Interface, 1, 100.0),
-                usage("vpce-b", EndpointKind::Interface, 1, 200.0),
+                usage("vpce-0a", EndpointKind::Interface, 1, 100.0),
+                usage("vpce-0b", EndpointKind::Interface, 1, 200.0),
             ],
             rates,
             "us-east-1",
@@ -400,15 +464,19 @@ mod tests {
         );
         // Hour data cost 100 x 0.01 + 200 x 0.006 = 2.2, shared by GB: a 1/3, b 2/3.
         assert!(close(hour.totals.data_cost, 2.2));
-        let a = hour.endpoints.iter().find(|r| r.id == "vpce-a").unwrap();
-        assert!(close(a.data_cost, 2.2 / 3.0));
+        let a = hour
+            .endpoints
+            .iter()
+            .find(|r| r.id.as_str() == "vpce-0a")
+            .unwrap();
+        assert!(close(a.figures.data_cost, 2.2 / 3.0));
     }
 
     #[test]
     fn missing_rates_are_errors_not_guesses() {
         let book = PriceBook::builtin();
         let hour = price_hour(
-            &[usage("vpce-a", EndpointKind::Interface, 1, 1.0)],
+            &[usage("vpce-0a", EndpointKind::Interface, 1, 1.0)],
             book.rates("eu-central-1").unwrap(),
             "eu-central-1",
             0.0,
@@ -419,14 +487,14 @@ mod tests {
             "no natGb rate for region eu-central-1: set it in PRICING_OVERRIDES"
         );
         let gwlb = price_hour(
-            &[usage("vpce-l", EndpointKind::GatewayLoadBalancer, 1, 1.0)],
+            &[usage("vpce-0f", EndpointKind::GatewayLoadBalancer, 1, 1.0)],
             book.rates("us-west-2").unwrap(),
             "us-west-2",
             0.0,
         );
         assert!(gwlb.missing_rates[0].1.contains("gwlbEndpointHour"));
         let other = price_hour(
-            &[usage("vpce-r", EndpointKind::parse("Resource"), 1, 1.0)],
+            &[usage("vpce-0d", EndpointKind::parse("Resource"), 1, 1.0)],
             book.rates("us-east-1").unwrap(),
             "us-east-1",
             0.0,
@@ -456,6 +524,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_traffic_query_interval_keeps_get_metric_data_within_budget() {
+        // 100 endpoints hourly: 100 x 730 x $0.00001 = $0.73 a month, within $20.
+        assert_eq!(traffic_interval_hours(100, 20.0), 1);
+        assert_eq!(traffic_interval_hours(0, 20.0), 1);
+        // 10,000 hourly would be $73: every 4 hours is $18.25.
+        let n = traffic_interval_hours(10_000, 20.0);
+        assert_eq!(n, 4);
+        let monthly =
+            |n: u32| 10_000.0 * HOURS_PER_MONTH / f64::from(n) * GET_METRIC_DATA_USD_PER_METRIC;
+        assert!(
+            monthly(n) <= 20.0 && monthly(n - 1) > 20.0,
+            "the smallest interval that fits"
+        );
+        assert_eq!(
+            traffic_interval_hours(10_000_000, 20.0),
+            MAX_TRAFFIC_INTERVAL_HOURS
+        );
+        assert_eq!(repriced_hours(1), 5);
+    }
+
     fn tiers() -> Vec<Tier> {
         PriceBook::builtin()
             .rates("us-east-1")
@@ -477,7 +566,7 @@ mod tests {
         ) {
             let book = PriceBook::builtin();
             let rates = book.rates("us-east-1").unwrap();
-            let cost = |azs: u32, gb: f64| price_hour(&[usage("vpce-a", EndpointKind::Interface, azs, gb)], rates, "us-east-1", before).totals.cost;
+            let cost = |azs: u32, gb: f64| price_hour(&[usage("vpce-0a", EndpointKind::Interface, azs, gb)], rates, "us-east-1", before).totals.cost;
             let base = cost(azs, gb);
             prop_assert!(base >= 0.0);
             prop_assert!(cost(azs, gb + more) >= base - 1e-12);

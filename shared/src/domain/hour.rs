@@ -64,6 +64,22 @@ impl Hour {
         self.0 + 3600
     }
 
+    /// The hour `n` hours later (earlier when negative).
+    pub fn plus(self, n: i64) -> Self {
+        Self(self.0 + n * 3600)
+    }
+
+    /// Hours since the epoch: which turn of an every-N-hours rhythm it is.
+    pub fn index(self) -> i64 {
+        self.0.div_euclid(3600)
+    }
+
+    /// The first hour of its month.
+    pub fn month_start(self) -> Self {
+        let (y, m, _) = civil_from_days(self.0.div_euclid(86_400));
+        Self(days_from_civil(y, m, 1) * 86_400)
+    }
+
     /// The month it falls in, as `YYYY-MM`.
     pub fn month(self) -> String {
         let (y, m, _) = civil_from_days(self.0.div_euclid(86_400));
@@ -81,6 +97,26 @@ impl Hour {
         }
         Ok(Self(secs))
     }
+}
+
+/// How far back CloudWatch takes data points: two weeks.
+pub const OLDEST_ACCEPTED_SECS: i64 = 14 * 86_400;
+
+/// Whether `hour` can be priced at epoch second `now`: it has ended, and CloudWatch still takes
+/// data points for it. Checked before anything is written.
+pub fn check_priceable(hour: Hour, now: i64) -> Result<(), String> {
+    if hour.end() > now {
+        return Err(format!(
+            "hour {hour} has not ended yet (now is {}): only a full hour can be priced",
+            format_utc(now)
+        ));
+    }
+    if hour.start() < now - OLDEST_ACCEPTED_SECS {
+        return Err(format!(
+            "hour {hour} is more than two weeks old: CloudWatch no longer accepts data points for it"
+        ));
+    }
+    Ok(())
 }
 
 /// Formats epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -208,6 +244,26 @@ mod tests {
         assert!(parse_utc("2026-11-27T08:00:12.Z").is_err());
         assert!(parse_utc("2026-11-27T08:60:00Z").is_err());
         assert_eq!(format_utc(1_795_766_412), "2026-11-27T08:00:12Z");
+    }
+
+    #[test]
+    fn hour_arithmetic() {
+        let h = Hour::parse("2026-12-01T02:00:00Z").unwrap();
+        assert_eq!(h.plus(-3).to_string(), "2026-11-30T23:00:00Z");
+        assert_eq!(h.month_start().to_string(), "2026-12-01T00:00:00Z");
+        assert_eq!(h.plus(-3).month_start().to_string(), "2026-11-01T00:00:00Z");
+        assert_eq!(h.index() % 24, 2);
+    }
+
+    #[test]
+    fn only_ended_hours_within_two_weeks_are_priceable() {
+        let h = Hour::parse("2026-11-27T08:00:00Z").unwrap();
+        assert!(check_priceable(h, h.end()).is_ok());
+        assert!(check_priceable(h, h.start() + OLDEST_ACCEPTED_SECS).is_ok());
+        let future = check_priceable(h, h.end() - 1).unwrap_err();
+        assert!(future.contains("has not ended"), "{future}");
+        let old = check_priceable(h, h.start() + OLDEST_ACCEPTED_SECS + 1).unwrap_err();
+        assert!(old.contains("more than two weeks old"), "{old}");
     }
 
     #[test]

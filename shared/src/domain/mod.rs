@@ -7,8 +7,10 @@ pub mod cost;
 pub mod decision;
 pub mod hour;
 pub mod ids;
+pub mod inventory;
 pub mod metrics;
 pub mod pricing;
+pub mod publishing;
 pub mod trigger;
 
 pub use connection_state::ConnectionState;

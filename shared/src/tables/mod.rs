@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 pub use allowlist::AllowlistTable;
 pub use audit::AuditTable;
-pub use cost::DynamoMonthToDate;
+pub use cost::CostTable;
 
 /// One attribute value, reduced to what the schemas check.
 #[derive(Debug, Clone, PartialEq)]
