@@ -10,17 +10,17 @@
 //!
 //! AWS calls are counted by the emulator, per account (each scenario has accounts of its own).
 
+mod cost_month;
+mod runner;
 mod runtime_api;
+mod selfcost;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use plgov_integration_tests::*;
-use runtime_api::Signal;
+use runner::{calls_of, delta, ms, run_function, stats};
+use selfcost::SweepUse;
 use serde_json::{Value, json};
 
 struct Paths {
@@ -53,91 +53,7 @@ fn paths() -> Paths {
     }
 }
 
-struct Run {
-    cold_start: Duration,
-    invocation: Option<Duration>,
-    response: Option<Value>,
-    peak_rss_mb: f64,
-}
-
-/// Starts `binary` with `env` under the runtime API, optionally gives it `event`, measures.
-fn run_function(binary: &PathBuf, env: &[(String, String)], event: Option<&Value>) -> Run {
-    let api = runtime_api::start(event.map(Value::to_string));
-    let started = Instant::now();
-    let mut child = Command::new(binary)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("AWS_LAMBDA_RUNTIME_API", format!("http://{}", api.address))
-        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start function");
-    let first = match api.signals.recv_timeout(Duration::from_secs(60)) {
-        Ok(Signal::FirstNext(at)) => at,
-        _ => panic!("{} never asked for an event", binary.display()),
-    };
-    let (mut invocation, mut response) = (None, None);
-    if event.is_some() {
-        match api.signals.recv_timeout(Duration::from_secs(1800)) {
-            Ok(Signal::Done(body, true)) => {
-                invocation = Some(first.elapsed());
-                response = Some(serde_json::from_str(&body).expect("JSON response"));
-            }
-            Ok(Signal::Done(body, false)) => panic!("{} failed: {body}", binary.display()),
-            _ => panic!("{} gave no response", binary.display()),
-        }
-    }
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let peak_kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0.0);
-    let _ = child.kill();
-    let _ = child.wait();
-    Run {
-        cold_start: first - started,
-        invocation,
-        response,
-        peak_rss_mb: peak_kb / 1024.0,
-    }
-}
-
-fn calls_of(account: &str) -> BTreeMap<String, u64> {
-    let (status, body) = http("GET", &format!("/_plgov/calls?account={account}"), "");
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str::<Value>(&body).unwrap()["calls"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
-        .collect()
-}
-
-fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    after
-        .iter()
-        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
-        .filter(|(_, v)| *v > 0)
-        .collect()
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-fn stats(samples: &mut [f64]) -> Value {
-    samples.sort_by(f64::total_cmp);
-    json!({"min": samples[0], "median": samples[samples.len() / 2], "max": samples[samples.len() - 1], "runs": samples.len()})
-}
-
-async fn approver_scenario(p: &Paths) -> (Value, f64) {
+async fn approver_scenario(p: &Paths) -> (Value, f64, SweepUse) {
     eprintln!(
         "[bench] approver: 1,000 pending connections over 5 services, 5 accounts (4 allowed)"
     );
@@ -164,10 +80,28 @@ async fn approver_scenario(p: &Paths) -> (Value, f64) {
     let sweep = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
     let mut figures = Vec::new();
     let mut peak = 0.0;
+    let mut noop = SweepUse::default();
     for label in ["sweep", "repeated sweep (nothing to do)"] {
+        let (status, _) = http(
+            "DELETE",
+            &format!("/_plgov/usage?account={}", provider.account),
+            "",
+        );
+        assert_eq!(status, 200);
         let before = calls_of(&provider.account);
         let run = run_function(&p.approver, &env, Some(&sweep));
         let calls = delta(&before, &calls_of(&provider.account));
+        let (_, usage) = http(
+            "GET",
+            &format!("/_plgov/usage?account={}", provider.account),
+            "",
+        );
+        let usage: Value = serde_json::from_str(&usage).unwrap();
+        noop = SweepUse {
+            log_bytes: (run.log_bytes + 26 * run.log_lines) as f64,
+            lambda_seconds: run.invocation.unwrap().as_secs_f64(),
+            dynamodb_reads: usage["dynamodb"]["readRequestUnits"].as_f64().unwrap(),
+        };
         let total: u64 = calls.values().sum();
         let summary = run.response.unwrap();
         peak = run.peak_rss_mb;
@@ -179,119 +113,7 @@ async fn approver_scenario(p: &Paths) -> (Value, f64) {
             "callsPerConnection": total as f64 / 1000.0,
         }));
     }
-    (json!(figures), peak)
-}
-
-async fn cost_scenario(p: &Paths) -> Value {
-    eprintln!(
-        "[bench] cost: 10,000 endpoints with an hour of traffic (setting up takes a few minutes)"
-    );
-    let provider = Provider::new().await;
-    provider.create_cost_table().await;
-    let service = create_service(&provider.account, false).await;
-    let ec2 = aws_sdk_ec2::Client::new(&provider.sdk);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.9.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .unwrap()
-        .vpc_id
-        .unwrap();
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.9.0.0/20")
-        .availability_zone("us-east-1a")
-        .send()
-        .await
-        .unwrap()
-        .subnet
-        .unwrap()
-        .subnet_id
-        .unwrap();
-    let name = format!("com.amazonaws.vpce.{REGION}.{service}");
-    let mut ids = Vec::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..10_000usize {
-        let (ec2, vpc, subnet, name) = (ec2.clone(), vpc.clone(), subnet.clone(), name.clone());
-        tasks.spawn(async move {
-            ec2.create_vpc_endpoint()
-                .vpc_id(vpc)
-                .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
-                .subnet_ids(subnet)
-                .service_name(name)
-                .send()
-                .await
-                .expect("create endpoint")
-                .vpc_endpoint
-                .and_then(|e| e.vpc_endpoint_id)
-                .expect("id")
-        });
-        if tasks.len() >= 16 || i == 9_999 {
-            while let Some(id) = tasks.join_next().await {
-                ids.push(id.unwrap());
-            }
-        }
-    }
-    let hour = epoch_hour();
-    let cw = aws_sdk_cloudwatch::Client::new(&provider.sdk);
-    for (chunk_no, chunk) in ids.chunks(1000).enumerate() {
-        let data: Vec<MetricDatum> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                let gib = ((chunk_no * 1000 + i) % 97 + 1) as f64;
-                let dims = [
-                    ("Endpoint Type", "Interface"),
-                    ("Service Name", name.as_str()),
-                    ("VPC Endpoint Id", id.as_str()),
-                    ("VPC Id", vpc.as_str()),
-                ]
-                .into_iter()
-                .map(|(n, v)| Dimension::builder().name(n).value(v).build())
-                .collect();
-                MetricDatum::builder()
-                    .metric_name("BytesProcessed")
-                    .set_dimensions(Some(dims))
-                    .timestamp(DateTime::from_secs(hour + 120))
-                    .value(gib * 1_073_741_824.0)
-                    .build()
-            })
-            .collect();
-        cw.put_metric_data()
-            .namespace("AWS/PrivateLinkEndpoints")
-            .set_metric_data(Some(data))
-            .send()
-            .await
-            .unwrap();
-    }
-    let mut env = credentials_env(&provider.account).await;
-    env.extend([("COST_TABLE".into(), COST_TABLE.into())]);
-    let hour_text = plgov_shared_hour(hour);
-    let before = calls_of(&provider.account);
-    let run = run_function(&p.reporter, &env, Some(&json!({"hour": hour_text})));
-    let calls = delta(&before, &calls_of(&provider.account));
-    let summary = run.response.unwrap();
-    json!({
-        "endpoints": summary["endpoints"].as_array().map_or(0, Vec::len), "hour": hour_text,
-        "wallMs": ms(run.invocation.unwrap()), "callsByOperation": calls, "totalCalls": calls.values().sum::<u64>(),
-        "peakRssMb": run.peak_rss_mb, "metricsPublished": summary["metricsPublished"],
-    })
-}
-
-fn epoch_hour() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    now / 3600 * 3600
-}
-
-fn plgov_shared_hour(start: i64) -> String {
-    plgov_shared::domain::hour::Hour::containing(start).to_string()
+    (json!(figures), peak, noop)
 }
 
 async fn cold_starts(p: &Paths) -> Value {
@@ -339,12 +161,23 @@ fn zip_size(path: &PathBuf) -> u64 {
 async fn main() {
     let p = paths();
     let cold = cold_starts(&p).await;
-    let (approver, approver_peak) = approver_scenario(&p).await;
-    let cost = cost_scenario(&p).await;
+    let (approver, approver_peak, sweep) = approver_scenario(&p).await;
+    let mut cost = serde_json::Map::new();
+    let mut bills = serde_json::Map::new();
+    for endpoints in [100usize, 10_000] {
+        let (figures, per_hour) = cost_month::scenario(&p.reporter, endpoints).await;
+        let bill = selfcost::monthly(&per_hour, &sweep);
+        let naive = selfcost::naive(endpoints as f64, &bill);
+        cost.insert(endpoints.to_string(), figures);
+        bills.insert(
+            endpoints.to_string(),
+            json!({"measured": bill, "naive": naive}),
+        );
+    }
     let sizes = json!({"connection-approver": zip_size(&p.approver_zip), "cost-reporter": zip_size(&p.reporter_zip)});
     let results = json!({
         "approver": approver, "approverPeakRssMbAfterInvocation": approver_peak, "cost": cost,
-        "coldStartMs": cold, "zippedArm64Bytes": sizes,
+        "selfCostPerMonthUsd": bills, "coldStartMs": cold, "zippedArm64Bytes": sizes,
     });
     std::fs::write(&p.results, serde_json::to_string_pretty(&results).unwrap())
         .expect("write results");
@@ -374,14 +207,60 @@ fn print_table(r: &Value) {
             s["callsByOperation"]
         );
     }
-    let c = &r["cost"];
     println!(
-        "\n{:<44} {:>10.1} {:>8}  peak RSS {:.1} MB  {}",
-        format!("cost run ({} endpoints)", c["endpoints"]),
-        c["wallMs"].as_f64().unwrap(),
-        c["totalCalls"],
-        c["peakRssMb"].as_f64().unwrap(),
-        c["callsByOperation"]
+        "\n{:<34} {:>12} {:>10} {:>12} {:>10}  calls by operation",
+        "cost runs (all endpoints busy)", "wall ms/run", "calls/run", "peak RSS MB", "GMD/hour"
+    );
+    for (n, c) in r["cost"].as_object().unwrap() {
+        let wall: Vec<f64> = c["wallMsPerRun"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect();
+        println!(
+            "{:<34} {:>12.0} {:>10.1} {:>12.1} {:>10.0}  {}",
+            format!(
+                "{n} endpoints, {} hours ({} queried)",
+                c["hoursMeasured"], c["runsThatQueriedTraffic"]
+            ),
+            wall.iter().copied().fold(0.0, f64::max),
+            c["callsPerRun"].as_f64().unwrap(),
+            c["peakRssMb"].as_f64().unwrap(),
+            c["getMetricDataMetricsPerHour"].as_f64().unwrap(),
+            c["callsByOperation"]
+        );
+    }
+    let bills = &r["selfCostPerMonthUsd"];
+    println!(
+        "\nthe stack's own AWS bill a month (us-east-1 list prices; from what the emulator counted)"
+    );
+    println!(
+        "{:<42} {:>14} {:>16}",
+        "", "100 endpoints", "10,000 endpoints"
+    );
+    let lines = bills["100"]["measured"]["lines"].as_array().unwrap();
+    for (i, line) in lines.iter().enumerate() {
+        println!(
+            "  {:<40} {:>14.2} {:>16.2}",
+            line["item"].as_str().unwrap(),
+            line["usd"].as_f64().unwrap(),
+            bills["10000"]["measured"]["lines"][i]["usd"]
+                .as_f64()
+                .unwrap()
+        );
+    }
+    println!(
+        "  {:<40} {:>14.2} {:>16.2}   (budget: < $5 and < $40)",
+        "total",
+        bills["100"]["measured"]["total"].as_f64().unwrap(),
+        bills["10000"]["measured"]["total"].as_f64().unwrap()
+    );
+    println!(
+        "  {:<40} {:>14.2} {:>16.2}",
+        "naive design (6 metrics x 25 + 6, hourly)",
+        bills["100"]["naive"]["total"].as_f64().unwrap(),
+        bills["10000"]["naive"]["total"].as_f64().unwrap()
     );
     println!("\ncold start: process start -> first request for an event (ms, 10 runs each)");
     for name in ["hello-lambda", "connection-approver", "cost-reporter"] {
@@ -399,7 +278,7 @@ fn print_table(r: &Value) {
             .as_f64()
             .unwrap(),
         r["approverPeakRssMbAfterInvocation"].as_f64().unwrap(),
-        r["cost"]["peakRssMb"].as_f64().unwrap()
+        r["cost"]["10000"]["peakRssMb"].as_f64().unwrap()
     );
     println!(
         "zipped arm64 bootstrap: connection-approver {:.2} MB, cost-reporter {:.2} MB",
