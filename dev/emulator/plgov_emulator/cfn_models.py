@@ -16,21 +16,35 @@ from moto.core.common_models import CloudFormationModel
 from moto.sns.models import sns_backends
 
 
-class CfnAlarm(CloudFormationModel):
+class TypedModel:
+    """What every model here tells moto's CloudFormation about itself: its resource type
+    (CFN_TYPE) and the property that names a resource of that type (NAME_PROPERTY; none by
+    default). A mixin listed before CloudFormationModel in a model's bases: moto finds the
+    models among CloudFormationModel's direct subclasses only (parsing.get_model_list), so a
+    base class between the two would hide them."""
+
+    CFN_TYPE = ""
+    NAME_PROPERTY = ""
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
+
+
+class CfnAlarm(TypedModel, CloudFormationModel):
+    CFN_TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+
     def __init__(self, name: str):
         self.name = name
 
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -47,21 +61,15 @@ class CfnAlarm(CloudFormationModel):
         return cls(name)
 
 
-class CfnSubscription(CloudFormationModel):
+class CfnSubscription(TypedModel, CloudFormationModel):
+    CFN_TYPE = "AWS::SNS::Subscription"
+
     def __init__(self, arn: str):
         self.arn = arn
 
     @property
     def physical_resource_id(self) -> str:
         return self.arn
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::Subscription"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -71,21 +79,15 @@ class CfnSubscription(CloudFormationModel):
         return cls(subscription.arn)
 
 
-class CfnTopicPolicy(CloudFormationModel):
+class CfnTopicPolicy(TypedModel, CloudFormationModel):
+    CFN_TYPE = "AWS::SNS::TopicPolicy"
+
     def __init__(self, topics: list[str]):
         self.topics = topics
 
     @property
     def physical_resource_id(self) -> str:
         return ",".join(self.topics)
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SNS::TopicPolicy"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,

@@ -31,6 +31,8 @@ from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.events.models import EventBusPolicyStatement, events_backends
 
+from .cfn_models import TypedModel
+
 _INVOKE_SETTINGS = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
 
 
@@ -54,7 +56,9 @@ def _store_invoke_config(account_id: str, region_name: str, function_name: str, 
     fn.event_invoke_config = [stored]
 
 
-class CfnEventInvokeConfig(CloudFormationModel):
+class CfnEventInvokeConfig(TypedModel, CloudFormationModel):
+    CFN_TYPE = "AWS::Lambda::EventInvokeConfig"
+
     def __init__(self, function_name: str, qualifier: str):
         self.function_name = function_name
         self.qualifier = qualifier
@@ -62,14 +66,6 @@ class CfnEventInvokeConfig(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return f"{self.function_name}:{self.qualifier}"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::EventInvokeConfig"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -116,7 +112,9 @@ class _PolicyStatement(EventBusPolicyStatement):
         return copy.deepcopy(self.statement)
 
 
-class CfnEventBusPolicy(CloudFormationModel):
+class CfnEventBusPolicy(TypedModel, CloudFormationModel):
+    CFN_TYPE = "AWS::Events::EventBusPolicy"
+
     def __init__(self, bus_name: str, statement_id: str):
         self.bus_name = bus_name
         self.statement_id = statement_id
@@ -124,14 +122,6 @@ class CfnEventBusPolicy(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.statement_id
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Events::EventBusPolicy"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,

@@ -118,9 +118,10 @@ FILTER_FIELDS = {
 }
 
 
-def _check_filters(filters: list[dict[str, Any]]) -> None:
+def _check_filters(filters: list[dict[str, Any]], known: dict[str, str] = FILTER_FIELDS) -> None:
+    """Rejects a filter whose name is not among `known` (those of DescribeVpcEndpointConnections)."""
     for f in filters or []:
-        if f.get("Name") not in FILTER_FIELDS:
+        if f.get("Name") not in known:
             raise Ec2Error("InvalidParameterValue", f"The filter '{f.get('Name')}' is invalid")
 
 

@@ -103,9 +103,7 @@ FILTERS = {"principal": "Principal", "principal-type": "PrincipalType", "permiss
 
 def describe_vpc_endpoint_service_permissions(self: EC2Response) -> ActionResult:
     filters = self._get_param("Filters", []) or []
-    for f in filters:
-        if f.get("Name") not in FILTERS:
-            raise Ec2Error("InvalidParameterValue", f"The filter '{f.get('Name')}' is invalid")
+    connections._check_filters(filters, FILTERS)
     max_results = self._get_int_param("MaxResults")
     if max_results is not None and max_results < MIN_RESULTS:
         raise Ec2Error("InvalidParameterValue",

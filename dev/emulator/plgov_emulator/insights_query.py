@@ -71,6 +71,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence, Union
 
+from .tokenizer import Token, TokenCursor, tokenize
+
 
 class QueryError(ValueError):
     """A malformed or unsupported query; `start`/`end` locate it in the query string."""
@@ -91,14 +93,6 @@ class Time(int):
 
 # ---------------------------------------------------------------------------- lexer
 
-@dataclass
-class Tok:
-    kind: str  # num, duration, str, regex, name, op, pipe, end
-    text: str  # for str/regex: the content; for name: the field name
-    start: int
-    end: int
-
-
 _KEYWORDS = {"and", "or", "not", "like", "in", "as", "by", "asc", "desc"}
 _NAME_START = re.compile(r"[@A-Za-z_]")
 _NAME = re.compile(r"[@A-Za-z_][@A-Za-z0-9_.$]*")
@@ -107,7 +101,7 @@ _OPS = ("=~", "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "%", "^", "("
 _VALUE_END = ("num", "duration", "str", "regex")
 
 
-def _regex_allowed(toks: list[Tok]) -> bool:
+def _regex_allowed(toks: list[Token]) -> bool:
     """A `/` starts a regex unless it follows a value (then it divides); `parse f /re/`."""
     if not toks:
         return True
@@ -137,57 +131,55 @@ def _quoted(source: str, i: int, quote: str, what: str) -> tuple[str, int]:
     raise QueryError(f"unterminated {what}", i, len(source))
 
 
-def lex(source: str) -> list[Tok]:
-    toks: list[Tok] = []
-    i = 0
-    while i < len(source):
-        c = source[i]
-        if c.isspace():
+def _scan(source: str, i: int, toks: list[Token]) -> int:
+    """One token (num, duration, str, regex, name, op or pipe; for str and regex the content,
+    for name the field name), or a comment."""
+    c = source[i]
+    if c == "#":
+        while i < len(source) and source[i] != "\n":
             i += 1
-        elif c == "#":
-            while i < len(source) and source[i] != "\n":
-                i += 1
-        elif c == "|":
-            toks.append(Tok("pipe", c, i, i + 1))
-            i += 1
-        elif c in "\"'":
-            text, j = _quoted(source, i, c, "string")
-            toks.append(Tok("str", text, i, j))
-            i = j
-        elif c == "`":
-            j = source.find("`", i + 1)
-            if j < 0:
-                raise QueryError("unterminated `name`", i, len(source))
-            toks.append(Tok("name", source[i + 1:j], i, j + 1))
-            i = j + 1
-        elif c == "/" and _regex_allowed(toks):
-            text, j = _quoted(source, i, "/", "regular expression")
-            toks.append(Tok("regex", text, i, j))
-            i = j
-        elif c.isdigit():
-            m = _NUMBER.match(source, i)
-            assert m
-            j = m.end()
-            unit = re.match(r"[A-Za-z]+", source[j:])
-            if unit:
-                toks.append(Tok("duration", source[i:j + unit.end()], i, j + unit.end()))
-                i = j + unit.end()
-            else:
-                toks.append(Tok("num", m.group(), i, j))
-                i = j
-        elif _NAME_START.match(c):
-            m = _NAME.match(source, i)
-            assert m
-            toks.append(Tok("name", m.group(), i, m.end()))
-            i = m.end()
-        else:
-            op = next((o for o in _OPS if source.startswith(o, i)), None)
-            if op is None:
-                raise QueryError(f"unexpected character {c!r}", i, i + 1)
-            toks.append(Tok("op", op, i, i + len(op)))
-            i += len(op)
-    toks.append(Tok("end", "", len(source), len(source)))
-    return toks
+        return i
+    if c == "|":
+        toks.append(Token("pipe", c, i, i + 1))
+        return i + 1
+    if c in "\"'":
+        text, j = _quoted(source, i, c, "string")
+        toks.append(Token("str", text, i, j))
+        return j
+    if c == "`":
+        j = source.find("`", i + 1)
+        if j < 0:
+            raise QueryError("unterminated `name`", i, len(source))
+        toks.append(Token("name", source[i + 1:j], i, j + 1))
+        return j + 1
+    if c == "/" and _regex_allowed(toks):
+        text, j = _quoted(source, i, "/", "regular expression")
+        toks.append(Token("regex", text, i, j))
+        return j
+    if c.isdigit():
+        m = _NUMBER.match(source, i)
+        assert m
+        j = m.end()
+        unit = re.match(r"[A-Za-z]+", source[j:])
+        if unit:
+            toks.append(Token("duration", source[i:j + unit.end()], i, j + unit.end()))
+            return j + unit.end()
+        toks.append(Token("num", m.group(), i, j))
+        return j
+    if _NAME_START.match(c):
+        m = _NAME.match(source, i)
+        assert m
+        toks.append(Token("name", m.group(), i, m.end()))
+        return m.end()
+    op = next((o for o in _OPS if source.startswith(o, i)), None)
+    if op is None:
+        raise QueryError(f"unexpected character {c!r}", i, i + 1)
+    toks.append(Token("op", op, i, i + len(op)))
+    return i + len(op)
+
+
+def lex(source: str) -> list[Token]:
+    return tokenize(source, _scan)
 
 
 # ---------------------------------------------------------------------------- syntax tree
@@ -286,7 +278,7 @@ _CALENDAR_UNITS = {"w", "week", "mo", "mon", "month", "q", "qtr", "quarter", "y"
 _COMMANDS = ("fields", "filter", "parse", "stats", "sort", "limit", "dedup", "display")
 
 
-def _duration(tok: Tok) -> Duration:
+def _duration(tok: Token) -> Duration:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([A-Za-z]+)", tok.text)
     assert m
     unit = m.group(2).lower()
@@ -303,45 +295,30 @@ def _duration(tok: Tok) -> Duration:
     return Duration(int(millis), tok.text)
 
 
-def _compile(pattern: str, tok: Tok) -> Any:
+def _compile(pattern: str, tok: Token) -> Any:
     try:
         return re.compile(re.sub(r"\(\?<([A-Za-z_][A-Za-z0-9_]*)>", r"(?P<\1>", pattern))
     except re.error as exc:
         raise QueryError(f"invalid regular expression /{pattern}/: {exc}", tok.start, tok.end) from None
 
 
-class _Parser:
+class _Parser(TokenCursor):
     """Parses the tokens of one command (between pipes)."""
 
-    def __init__(self, source: str, toks: list[Tok]):
+    def __init__(self, source: str, toks: list[Token]):
+        super().__init__(toks)
         self.source = source
-        self.toks = toks
-        self.i = 0
-
-    def peek(self) -> Tok:
-        return self.toks[self.i]
-
-    def take(self) -> Tok:
-        tok = self.toks[self.i]
-        self.i += 1
-        return tok
 
     def at_keyword(self, *words: str) -> bool:
         tok = self.peek()
         return tok.kind == "name" and tok.text.lower() in words
 
-    def at_op(self, *ops: str) -> bool:
-        tok = self.peek()
-        return tok.kind == "op" and tok.text in ops
+    def take_keyword(self, *words: str) -> str | None:
+        """Takes the next token if it is one of these keywords (any case), and returns it in lower case."""
+        return self.take().text.lower() if self.at_keyword(*words) else None
 
-    def expect_op(self, op: str) -> Tok:
-        tok = self.take()
-        if tok.kind != "op" or tok.text != op:
-            raise QueryError(f"expected {op!r}, found {tok.text or 'the end of the command'!r}", tok.start, tok.end)
-        return tok
-
-    def at_end(self) -> bool:
-        return self.peek().kind == "end"
+    def expected(self, op: str, found: Token) -> QueryError:
+        return QueryError(f"expected {op!r}, found {found.text or 'the end of the command'!r}", found.start, found.end)
 
     def fail(self, message: str) -> QueryError:
         tok = self.peek()
@@ -351,16 +328,14 @@ class _Parser:
 
     def expr(self) -> Expr:
         node = self.and_()
-        while self.at_keyword("or"):
-            self.take()
-            node = Binary("or", node, self.and_())
+        while (op := self.take_keyword("or")) is not None:
+            node = Binary(op, node, self.and_())
         return node
 
     def and_(self) -> Expr:
         node = self.not_()
-        while self.at_keyword("and"):
-            self.take()
-            node = Binary("and", node, self.not_())
+        while (op := self.take_keyword("and")) is not None:
+            node = Binary(op, node, self.not_())
         return node
 
     def not_(self) -> Expr:
@@ -388,8 +363,7 @@ class _Parser:
             self.take()
             self.expect_op("[")
             items = [] if self.at_op("]") else [self.additive()]
-            while self.at_op(","):
-                self.take()
+            while self.take_op(",") is not None:
                 items.append(self.additive())
             self.expect_op("]")
             return In(node, tuple(items), negate)
@@ -406,15 +380,13 @@ class _Parser:
 
     def additive(self) -> Expr:
         node = self.multiplicative()
-        while self.at_op("+", "-"):
-            op = self.take().text
+        while (op := self.take_op("+", "-")) is not None:
             node = Binary(op, node, self.multiplicative())
         return node
 
     def multiplicative(self) -> Expr:
         node = self.unary()
-        while self.at_op("*", "/", "%"):
-            op = self.take().text
+        while (op := self.take_op("*", "/", "%")) is not None:
             node = Binary(op, node, self.unary())
         return node
 
@@ -447,12 +419,9 @@ class _Parser:
         if tok.kind == "name":
             if self.at_op("(") and not tok.text.startswith("@") and "." not in tok.text:
                 self.take()
-                args: list[Expr] = []
-                if not self.at_op(")"):
+                args: list[Expr] = [] if self.at_op(")") else [self.expr()]
+                while self.take_op(",") is not None:
                     args.append(self.expr())
-                    while self.at_op(","):
-                        self.take()
-                        args.append(self.expr())
                 close = self.expect_op(")")
                 return Call(tok.text.lower(), tuple(args), tok.start, self.source[tok.start:close.end])
             if tok.text.lower() in _KEYWORDS and self.source[tok.start] != "`":
@@ -479,8 +448,7 @@ class _Parser:
 
     def items(self, allow_alias: bool = True, stop: Sequence[str] = ()) -> list[Item]:
         out = [self.item(allow_alias)]
-        while self.at_op(","):
-            self.take()
+        while self.take_op(",") is not None:
             out.append(self.item(allow_alias))
         if not self.at_end() and not self.at_keyword(*stop):
             raise self.fail(f"unexpected {self.peek().text!r}")
@@ -580,7 +548,7 @@ def _contains_aggregate(node: Expr) -> bool:
     return False
 
 
-def _check_aggregation(node: Expr, source: str, head: Tok) -> None:
+def _check_aggregation(node: Expr, source: str, head: Token) -> None:
     """A stats item is an aggregation, or arithmetic and functions over aggregations."""
     if isinstance(node, Call) and node.name in _UNSUPPORTED_AGGREGATES:
         raise QueryError(f"{node.name}() is not supported by the emulator", node.start, node.start + len(node.name))
@@ -609,7 +577,7 @@ class Query:
 
 def parse_query(text: str) -> Query:
     toks = lex(text)
-    segments: list[list[Tok]] = [[]]
+    segments: list[list[Token]] = [[]]
     for tok in toks:
         if tok.kind == "pipe":
             segments.append([])
@@ -620,7 +588,7 @@ def parse_query(text: str) -> Query:
         if not segment:
             where = toks[-1].start
             raise QueryError("empty command between pipes", where, where)
-        end = Tok("end", "", segment[-1].end, segment[-1].end)
+        end = Token("end", "", segment[-1].end, segment[-1].end)
         commands.append(_Parser(text, segment + [end]).command())
     for before, after in zip(commands, commands[1:]):
         if before.kind == "dedup" and after.kind != "limit":

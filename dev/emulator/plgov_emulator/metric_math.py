@@ -75,6 +75,7 @@ from moto.cloudwatch.exceptions import ValidationError
 from moto.cloudwatch.models import CloudWatchBackend
 
 from .metric_search import MetricKey, SearchError, default_labels, parse_search
+from .tokenizer import Token, TokenCursor, tokenize
 
 SUPPORTED_STATS = ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
 _ID = re.compile(r"[a-z][A-Za-z0-9_]*")
@@ -125,35 +126,22 @@ def _finite(value: float) -> bool:
 # ---------------------------------------------------------------------------- lexer
 
 _TOKEN = re.compile(r"""
-    (?P<ws>\s+)
-  | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\u201c[^\u201d]*\u201d)
   | (?P<op>==|!=|<=|>=|&&|\|\||[-+*/^()\[\],<>])
 """, re.VERBOSE)
 
 
-@dataclass
-class _Tok:
-    kind: str  # num, name, str, op, end
-    text: str
-    pos: int
-
-
-def _lex(source: str) -> list[_Tok]:
-    toks, pos = [], 0
-    while pos < len(source):
-        m = _TOKEN.match(source, pos)
-        if not m:
-            raise ExpressionError(f"unexpected character {source[pos]!r} at position {pos}")
-        kind = m.lastgroup or ""
-        if kind == "str":
-            toks.append(_Tok(kind, m.group()[1:-1], pos))  # escapes stay for SEARCH's own lexer
-        elif kind != "ws":
-            toks.append(_Tok(kind, m.group(), pos))
-        pos = m.end()
-    toks.append(_Tok("end", "", len(source)))
-    return toks
+def _scan(source: str, pos: int, toks: list[Token]) -> int:
+    """One token: num, name, str (without its quotes) or op."""
+    m = _TOKEN.match(source, pos)
+    if not m:
+        raise ExpressionError(f"unexpected character {source[pos]!r} at position {pos}")
+    kind = m.lastgroup or ""
+    text = m.group()[1:-1] if kind == "str" else m.group()  # escapes stay for SEARCH's own lexer
+    toks.append(Token(kind, text, pos, m.end()))
+    return m.end()
 
 
 # ---------------------------------------------------------------------------- syntax tree
@@ -200,18 +188,11 @@ class Bin:
 Node = Union[Num, Str, Ref, Call, Arr, Neg, Bin]
 
 
-class _Parser:
+class _Parser(TokenCursor):
+    error = ExpressionError
+
     def __init__(self, source: str):
-        self.toks = _lex(source)
-        self.i = 0
-
-    def peek(self) -> _Tok:
-        return self.toks[self.i]
-
-    def take(self) -> _Tok:
-        tok = self.toks[self.i]
-        self.i += 1
-        return tok
+        super().__init__(tokenize(source, _scan))
 
     def accept(self, *texts: str) -> str | None:
         tok = self.peek()
@@ -220,16 +201,11 @@ class _Parser:
             return tok.text
         return None
 
-    def expect(self, text: str) -> None:
-        tok = self.take()
-        if tok.text != text or tok.kind not in ("op",):
-            raise ExpressionError(f"expected {text!r} at position {tok.pos}, found {tok.text or 'the end'!r}")
-
     def parse(self) -> Node:
         node = self.or_()
         tok = self.peek()
         if tok.kind != "end":
-            raise ExpressionError(f"unexpected {tok.text!r} at position {tok.pos}")
+            raise ExpressionError(f"unexpected {tok.text!r} at position {tok.start}")
         return node
 
     def or_(self) -> Node:
@@ -281,7 +257,7 @@ class _Parser:
             return Str(tok.text)
         if tok.kind == "name":
             if tok.text in ("AND", "OR"):
-                raise ExpressionError(f"{tok.text} at position {tok.pos} has no left operand")
+                raise ExpressionError(f"{tok.text} at position {tok.start} has no left operand")
             if self.accept("(") is None:
                 return Ref(tok.text)
             args: list[Node] = []
@@ -289,19 +265,19 @@ class _Parser:
                 args.append(self.or_())
                 while self.accept(",") is not None:
                     args.append(self.or_())
-                self.expect(")")
-            return Call(tok.text, tuple(args), tok.pos)
+                self.expect_op(")")
+            return Call(tok.text, tuple(args), tok.start)
         if tok.kind == "op" and tok.text == "(":
             node = self.or_()
-            self.expect(")")
+            self.expect_op(")")
             return node
         if tok.kind == "op" and tok.text == "[":
             items = [self.or_()]
             while self.accept(",") is not None:
                 items.append(self.or_())
-            self.expect("]")
+            self.expect_op("]")
             return Arr(tuple(items))
-        raise ExpressionError(f"unexpected {tok.text or 'end of expression'!r} at position {tok.pos}")
+        raise ExpressionError(f"unexpected {tok.text or 'end of expression'!r} at position {tok.start}")
 
 
 def parse_expression(source: str) -> Node:

@@ -51,6 +51,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence, Union
 
+from .tokenizer import Token, TokenCursor, tokenize
+
 # One metric as SEARCH sees it: namespace, metric name, dimensions (name, value) in order.
 MetricKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
@@ -100,48 +102,36 @@ def partial_match(term: str, text: str) -> bool:
 
 # ---------------------------------------------------------------------------- lexer
 
-@dataclass
-class _Tok:
-    kind: str  # "word", "quoted", "op" ({ } ( ) , =), "end"
-    text: str
-    pos: int
-
-
-def _lex(source: str) -> list[_Tok]:
-    toks: list[_Tok] = []
-    i = 0
-    while i < len(source):
-        c = source[i]
-        if c.isspace():
-            i += 1
-        elif c in "{}(),=":
-            toks.append(_Tok("op", c, i))
-            i += 1
-        elif c == '"':
-            start, i, out = i, i + 1, []
-            while True:
-                if i >= len(source):
-                    raise SearchError(f"unterminated double quote at position {start}")
-                if source[i] == "\\" and i + 1 < len(source):
-                    out.append(source[i + 1])
-                    i += 2
-                elif source[i] == '"':
-                    i += 1
-                    break
-                else:
-                    out.append(source[i])
-                    i += 1
-            toks.append(_Tok("quoted", "".join(out), start))
-        else:
-            start = i
-            while i < len(source) and not source[i].isspace() and source[i] not in '{}(),="':
+def _scan(source: str, i: int, toks: list[Token]) -> int:
+    """One token: an op ({ } ( ) , =), a "quoted" name or value (unescaped), or a word."""
+    c = source[i]
+    if c in "{}(),=":
+        toks.append(Token("op", c, i, i + 1))
+        return i + 1
+    if c == '"':
+        start, i, out = i, i + 1, []
+        while True:
+            if i >= len(source):
+                raise SearchError(f"unterminated double quote at position {start}")
+            if source[i] == "\\" and i + 1 < len(source):
+                out.append(source[i + 1])
+                i += 2
+            elif source[i] == '"':
                 i += 1
-            word = source[start:i]
-            if word.startswith(":"):
-                raise SearchError(f"{word!r}: cross-account search terms are not supported by the emulator")
-            toks.append(_Tok("word", word, start))
-    toks.append(_Tok("end", "", len(source)))
-    return toks
+                break
+            else:
+                out.append(source[i])
+                i += 1
+        toks.append(Token("quoted", "".join(out), start, i))
+        return i
+    start = i
+    while i < len(source) and not source[i].isspace() and source[i] not in '{}(),="':
+        i += 1
+    word = source[start:i]
+    if word.startswith(":"):
+        raise SearchError(f"{word!r}: cross-account search terms are not supported by the emulator")
+    toks.append(Token("word", word, start, i))
+    return i
 
 
 # ---------------------------------------------------------------------------- syntax tree
@@ -207,44 +197,25 @@ def _evaluate(node: Node, metric: MetricKey) -> bool:
 
 # ---------------------------------------------------------------------------- parser
 
-class _Parser:
+class _Parser(TokenCursor):
+    error = SearchError
+
     def __init__(self, source: str):
-        self.toks = _lex(source)
-        self.i = 0
-
-    def peek(self) -> _Tok:
-        return self.toks[self.i]
-
-    def take(self) -> _Tok:
-        tok = self.toks[self.i]
-        self.i += 1
-        return tok
-
-    def is_op(self, text: str) -> bool:
-        tok = self.peek()
-        return tok.kind == "op" and tok.text == text
-
-    def expect_op(self, text: str) -> None:
-        tok = self.take()
-        if tok.kind != "op" or tok.text != text:
-            raise SearchError(f"expected {text!r} at position {tok.pos}, found {tok.text or 'the end'!r}")
+        super().__init__(tokenize(source, _scan))
 
     def parse(self) -> Search:
         namespace, dimension_names = None, None
-        if self.is_op("{"):
-            self.take()
+        if self.take_op("{") is not None:
             names = [self.name()]
-            while self.is_op(","):
-                self.take()
+            while self.take_op(",") is not None:
                 names.append(self.name())
             self.expect_op("}")
             namespace, dimension_names = names[0], tuple(names[1:])
-            if self.is_op(","):
-                self.take()
-        condition = None if self.peek().kind == "end" else self.or_expr()
-        if self.peek().kind != "end":
+            self.take_op(",")
+        condition = None if self.at_end() else self.or_expr()
+        if not self.at_end():
             tok = self.peek()
-            raise SearchError(f"unexpected {tok.text!r} at position {tok.pos}")
+            raise SearchError(f"unexpected {tok.text!r} at position {tok.start}")
         if namespace is None and condition is None:
             raise SearchError("a search needs a metric schema, a search term, or both")
         return Search(namespace, dimension_names, condition)
@@ -252,7 +223,7 @@ class _Parser:
     def name(self) -> str:
         tok = self.take()
         if tok.kind not in ("word", "quoted") or not tok.text:
-            raise SearchError(f"expected a namespace or dimension name at position {tok.pos}")
+            raise SearchError(f"expected a namespace or dimension name at position {tok.start}")
         return tok.text
 
     def or_expr(self) -> Node:
@@ -288,19 +259,17 @@ class _Parser:
             self.expect_op(")")
             return node
         if tok.kind not in ("word", "quoted"):
-            raise SearchError(f"unexpected {tok.text or 'end of search'!r} at position {tok.pos}")
+            raise SearchError(f"unexpected {tok.text or 'end of search'!r} at position {tok.start}")
         if tok.kind == "word" and tok.text in ("AND", "OR"):
-            raise SearchError(f"{tok.text} at position {tok.pos} has no left operand")
-        if self.is_op("="):
-            self.take()
-            if self.is_op("("):  # Prop=(a OR "b"): the property applies to every term inside
-                self.take()
+            raise SearchError(f"{tok.text} at position {tok.start} has no left operand")
+        if self.take_op("=") is not None:
+            if self.take_op("(") is not None:  # Prop=(a OR "b"): the property applies to every term inside
                 group = self.or_expr()
                 self.expect_op(")")
                 return _with_property(group, tok.text)
             value = self.take()
             if value.kind not in ("word", "quoted"):
-                raise SearchError(f"expected a value after {tok.text}= at position {value.pos}")
+                raise SearchError(f"expected a value after {tok.text}= at position {value.start}")
             return Term(value.text, value.kind == "quoted", tok.text)
         return Term(tok.text, tok.kind == "quoted", None)
 

@@ -154,9 +154,7 @@ FILTERS = {
 
 def describe_vpc_endpoint_connection_notifications(self: EC2Response) -> ActionResult:
     filters = self._get_param("Filters", []) or []
-    for f in filters:
-        if f.get("Name") not in FILTERS:
-            raise Ec2Error("InvalidParameterValue", f"The filter '{f.get('Name')}' is invalid")
+    connections._check_filters(filters, FILTERS)
     max_results = self._get_int_param("MaxResults")
     if max_results is not None and not 1 <= max_results <= connections.MAX_RESULTS:
         raise Ec2Error("InvalidParameterValue", f"Value ( {max_results} ) for parameter maxResults is invalid.")

@@ -139,6 +139,14 @@ class _Account:
 _accounts: dict[str, _Account] = defaultdict(_Account)
 
 
+def _count(account_id: str, **added: int) -> None:
+    """Adds to counters of an account (fields of _Account), under the lock."""
+    with _lock:
+        account = _accounts[account_id]
+        for counter, n in added.items():
+            setattr(account, counter, getattr(account, counter) + n)
+
+
 def usage(account: str) -> dict[str, Any]:
     with _lock:
         return {"account": account, **(_accounts[account] if account in _accounts else _Account()).as_json()}
@@ -220,11 +228,7 @@ def _install_cloudwatch() -> None:
                 for key in metrics:
                     per_metric[key] += 1
                 billed = sum(math.ceil(n / STATISTICS_PER_BILLED_METRIC) for n in per_metric.values())
-                with _lock:
-                    account = _accounts[self.account_id]
-                    account.gmd_requests += 1
-                    account.gmd_metrics_requested += len(metrics)
-                    account.gmd_metrics_billed += billed
+                _count(self.account_id, gmd_requests=1, gmd_metrics_requested=len(metrics), gmd_metrics_billed=billed)
             return result
         finally:
             if outer:
@@ -263,11 +267,7 @@ def _install_logs() -> None:
     def put_log_events(self: Any, log_stream_name: str, log_events: list[dict[str, Any]]) -> Any:
         token = original(self, log_stream_name, log_events)
         size = sum(len(str(e.get("message", "")).encode()) for e in log_events)
-        with _lock:
-            account = _accounts[self.account_id]
-            account.log_requests += 1
-            account.log_events += len(log_events)
-            account.log_message_bytes += size
+        _count(self.account_id, log_requests=1, log_events=len(log_events), log_message_bytes=size)
         return token
 
     LogGroup.put_log_events = put_log_events
@@ -377,52 +377,38 @@ def _wrap(name: str, around: Callable[[Any, Callable[[], Any]], Any]) -> None:
     setattr(DynamoHandler, name, handler)
 
 
-def _put_item(self: Any, call: Callable[[], Any]) -> Any:
-    backend, body = self.dynamodb_backend, self.body
-    table = _table(backend, body.get("TableName"))
-    if table is None:
-        return call()
-    new = body.get("Item") or {}
-    size = max(_stored_size(backend, table, _key_of(table, new)), item_size(new))
-    try:
-        result = call()
-    except ConditionalCheckFailed:
+def _planned_write(backend: Any, table: Table, kind: str, op: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The key a Put, Update, Delete or ConditionCheck of `op` writes to, and its size before
+    the write: the stored item's, for a Put the larger of that and the new item's."""
+    key = _key_of(table, op.get("Item") or {}) if kind == "Put" else (op.get("Key") or {})
+    size = _stored_size(backend, table, key)
+    if kind == "Put":
+        size = max(size, item_size(op.get("Item") or {}))
+    return key, size
+
+
+def _write_item(kind: str) -> Callable[[Any, Callable[[], Any]], Any]:
+    """PutItem, UpdateItem or DeleteItem (`kind` Put, Update or Delete): the size planned
+    before the call, for UpdateItem the larger of that and the item after it; a write whose
+    condition fails is billed the size planned."""
+
+    def write(self: Any, call: Callable[[], Any]) -> Any:
+        backend, body = self.dynamodb_backend, self.body
+        table = _table(backend, body.get("TableName"))
+        if table is None:
+            return call()
+        key, size = _planned_write(backend, table, kind, body)
+        try:
+            result = call()
+        except ConditionalCheckFailed:
+            _record(table.account_id, table.name, writes=_units(size, WRITE_UNIT))
+            raise
+        if kind == "Update":
+            size = max(size, _stored_size(backend, table, key))
         _record(table.account_id, table.name, writes=_units(size, WRITE_UNIT))
-        raise
-    _record(table.account_id, table.name, writes=_units(size, WRITE_UNIT))
-    return result
+        return result
 
-
-def _update_item(self: Any, call: Callable[[], Any]) -> Any:
-    backend, body = self.dynamodb_backend, self.body
-    table = _table(backend, body.get("TableName"))
-    if table is None:
-        return call()
-    key = body.get("Key") or {}
-    before = _stored_size(backend, table, key)
-    try:
-        result = call()
-    except ConditionalCheckFailed:
-        _record(table.account_id, table.name, writes=_units(before, WRITE_UNIT))
-        raise
-    after = _stored_size(backend, table, key)
-    _record(table.account_id, table.name, writes=_units(max(before, after), WRITE_UNIT))
-    return result
-
-
-def _delete_item(self: Any, call: Callable[[], Any]) -> Any:
-    backend, body = self.dynamodb_backend, self.body
-    table = _table(backend, body.get("TableName"))
-    if table is None:
-        return call()
-    before = _stored_size(backend, table, body.get("Key") or {})
-    try:
-        result = call()
-    except ConditionalCheckFailed:
-        _record(table.account_id, table.name, writes=_units(before, WRITE_UNIT))
-        raise
-    _record(table.account_id, table.name, writes=_units(before, WRITE_UNIT))
-    return result
+    return write
 
 
 def _batch_write_item(self: Any, call: Callable[[], Any]) -> Any:
@@ -434,10 +420,9 @@ def _batch_write_item(self: Any, call: Callable[[], Any]) -> Any:
             continue
         for request in requests:
             if "PutRequest" in request:
-                item = request["PutRequest"].get("Item") or {}
-                size = max(_stored_size(backend, table, _key_of(table, item)), item_size(item))
+                _, size = _planned_write(backend, table, "Put", request["PutRequest"])
             else:
-                size = _stored_size(backend, table, request.get("DeleteRequest", {}).get("Key") or {})
+                _, size = _planned_write(backend, table, "Delete", request.get("DeleteRequest", {}))
             planned.append((table, size))
     result = call()
     for table, size in planned:
@@ -453,11 +438,7 @@ def _transact_write_items(self: Any, call: Callable[[], Any]) -> Any:
             table = _table(backend, op.get("TableName"))
             if table is None:
                 continue
-            key = _key_of(table, op.get("Item") or {}) if kind == "Put" else (op.get("Key") or {})
-            size = _stored_size(backend, table, key)
-            if kind == "Put":
-                size = max(size, item_size(op.get("Item") or {}))
-            planned.append((table, key, size, kind == "Update"))
+            planned.append((table, *_planned_write(backend, table, kind, op), kind == "Update"))
 
     def record(applied: bool) -> None:
         for table, key, size, is_update in planned:
@@ -542,9 +523,9 @@ def install() -> None:
     that answers expressions, and reads the metrics SEARCH found)."""
     _install_cloudwatch()
     _install_logs()
-    _wrap("put_item", _put_item)
-    _wrap("update_item", _update_item)
-    _wrap("delete_item", _delete_item)
+    _wrap("put_item", _write_item("Put"))
+    _wrap("update_item", _write_item("Update"))
+    _wrap("delete_item", _write_item("Delete"))
     _wrap("batch_write_item", _batch_write_item)
     _wrap("transact_write_items", _transact_write_items)
     _wrap("get_item", _get_item)

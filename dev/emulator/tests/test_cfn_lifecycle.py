@@ -29,6 +29,14 @@ def template(resources: dict, **extra) -> dict:
     return {"Resources": resources, "Outputs": {k: {"Value": {"Ref": k}} for k in resources}, **extra}
 
 
+def new_stack(resources: dict):
+    """Stack "s" of these resources in an account of its own: the account and its CloudFormation client."""
+    account = new_account()
+    cfn = client_for("cloudformation", account)
+    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template(resources)))
+    return account, cfn
+
+
 def stack_outputs(cfn, stack: str = "s") -> dict[str, str]:
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
@@ -69,10 +77,7 @@ def test_policies_and_protection_survive_in_the_template_and_the_table(emulator_
 
 
 def test_deleting_the_stack_leaves_a_retained_table(emulator_url):
-    account = new_account()
-    cfn = client_for("cloudformation", account)
-    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template(
-        {"Kept": table(protect=True, retain=True), "Plain": table()})))
+    account, cfn = new_stack({"Kept": table(protect=True, retain=True), "Plain": table()})
     names = stack_outputs(cfn)
     cfn.delete_stack(StackName="s")
     assert tables(account) == {names["Kept"]}
@@ -81,10 +86,7 @@ def test_deleting_the_stack_leaves_a_retained_table(emulator_url):
 
 
 def test_a_protected_table_without_retain_fails_the_deletion(emulator_url):
-    account = new_account()
-    cfn = client_for("cloudformation", account)
-    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template(
-        {"Guarded": table(protect=True), "Plain": table()})))
+    account, cfn = new_stack({"Guarded": table(protect=True), "Plain": table()})
     names = stack_outputs(cfn)
     cfn.delete_stack(StackName="s")  # accepted, as by CloudFormation
     stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
@@ -100,9 +102,7 @@ def test_a_protected_table_without_retain_fails_the_deletion(emulator_url):
 
 
 def test_retain_resources_leaves_what_failed_to_delete(emulator_url):
-    account = new_account()
-    cfn = client_for("cloudformation", account)
-    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template({"Guarded": table(protect=True)})))
+    account, cfn = new_stack({"Guarded": table(protect=True)})
     name = stack_outputs(cfn)["Guarded"]
     with pytest.raises(botocore.exceptions.ClientError) as err:
         cfn.delete_stack(StackName="s", RetainResources=["Guarded"])  # only for DELETE_FAILED stacks
@@ -115,10 +115,7 @@ def test_retain_resources_leaves_what_failed_to_delete(emulator_url):
 
 
 def test_updates_change_a_table_in_place_and_retain_what_leaves_the_template(emulator_url):
-    account = new_account()
-    cfn = client_for("cloudformation", account)
-    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template(
-        {"Kept": table(protect=False, retain=True), "Plain": table()})))
+    account, cfn = new_stack({"Kept": table(protect=False, retain=True), "Plain": table()})
     before = stack_outputs(cfn)
     cfn.update_stack(StackName="s", TemplateBody=json.dumps(template(
         {"Kept": table(protect=True, retain=True), "Plain": table()})))
@@ -131,9 +128,7 @@ def test_updates_change_a_table_in_place_and_retain_what_leaves_the_template(emu
 
 @pytest.mark.parametrize("retain", [True, False])
 def test_a_key_change_replaces_the_table_and_update_replace_policy_decides_the_old_one(emulator_url, retain):
-    account = new_account()
-    cfn = client_for("cloudformation", account)
-    cfn.create_stack(StackName="s", TemplateBody=json.dumps(template({"T": table(retain=retain)})))
+    account, cfn = new_stack({"T": table(retain=retain)})
     old = stack_outputs(cfn)["T"]
     replaced = table(retain=retain)
     replaced["Properties"].update({"AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
