@@ -55,7 +55,7 @@ class Emulator:
             if fault is not None:
                 return fail(call, fault, start_response)
         if pricing.is_pricing_request(environ):  # moto has no Price List API
-            return pricing.handle(environ, start_response, body)
+            return pricing.handle(environ, start_response, body, call.account if call else None)
         if cloudwatch_cbor.is_cbor_request(environ):
             return cloudwatch_cbor.handle(self.moto_app, environ, start_response, body)
         return self.moto_app(environ, start_response)

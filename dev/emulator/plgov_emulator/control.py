@@ -27,6 +27,8 @@ POST   /_plgov/metric-ingestion  {"account": "123456789012", "region": "us-east-
                        "ingestedAt": 1795766400, "namespace": "optional"} records that the account's
                        metric data (of that namespace) was put at that time, for ListMetrics'
                        RecentlyActive (list_metrics.py): tests cannot wait three hours.
+POST|GET|DELETE /_plgov/pricelist  Price List records of a test's own, seen only by the account
+                       named (pricing.py's docstring has the contract).
 GET    /_plgov/health  answers once the emulator is up.
 """
 
@@ -189,6 +191,10 @@ class Control:
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 return 400, {"error": f"invalid metric ingestion time: {exc}"}
             return 200, {"dataPoints": changed, "ingestedAt": spec["ingestedAt"]}
+        if path == "/_plgov/pricelist":
+            from . import pricing  # imported late: pricing imports this module
+
+            return pricing.control(method, environ, body)
         return 404, {"error": f"no control endpoint {method} {path}"}
 
 

@@ -21,8 +21,26 @@ Behaviour follows the service model in botocore (pricing 2017-10-15) and AWS's d
   (the distinct values of one attribute) over the same records.
 - Errors as JSON 1.1 `__type`: `InvalidParameterException` for a missing or malformed
   parameter (messages as the real service words them where known),
-  `InvalidNextTokenException`, and `NotFoundException` for a service code without fixtures.
+  `InvalidNextTokenException`, and `NotFoundException` for a service code without records
+  (the fixture's, or ones added for the caller below).
   What the real API does for a well-formed but unknown service code is not confirmed.
+
+Records of a test's own (control endpoint, routed by control.py): the fixture holds only confirmed
+prices, so a test that must price a region it lacks (e.g. sa-east-1's interface endpoint) adds
+records for its own account; other accounts keep seeing the fixture alone.
+
+POST   /_plgov/pricelist  {"account": "123456789012", "serviceCode": "AmazonVPC",
+                       "records": [<record>, ...]} adds records, each exactly one `PriceList`
+                       element decoded (`serviceCode` equal to the body's, `product.sku`,
+                       `product.attributes`, `terms`; SKUs unique within what the account sees).
+                       From then on GetProducts, GetAttributeValues and DescribeServices signed by
+                       that account (the SigV4 access key's account, control.identify) see them
+                       after the fixture's records of that service code (a service code the
+                       fixture lacks becomes known to that account). Repeated POSTs add more.
+                       400 {"error": "invalid price list records: ..."} names what is wrong.
+GET    /_plgov/pricelist[?account=ID]  {"accounts": {ID: {serviceCode: count}}}: what is added.
+DELETE /_plgov/pricelist[?account=ID]  forgets that account's records (tests running in parallel
+                       forget only their own), or without `account` every account's.
 """
 
 from __future__ import annotations
@@ -36,6 +54,9 @@ import threading
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+
+from .control import DEFAULT_ACCOUNT
 
 TARGET_PREFIX = "AWSPriceListService"
 FORMAT_VERSION = "aws_v1"
@@ -48,6 +69,9 @@ _SERVICE_CODE = re.compile(r"^[A-Za-z0-9]+$")
 
 _catalog_lock = threading.Lock()
 _catalog: dict[str, list[dict[str, Any]]] | None = None
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_added_lock = threading.RLock()  # RLock: a POST checks SKUs through view() while holding it
+_added: dict[str, dict[str, list[dict[str, Any]]]] = {}  # account -> service code -> records, POST order
 
 
 class PricingError(Exception):
@@ -64,6 +88,24 @@ def fixture_dir() -> Path:
     return Path(os.environ.get("PLGOV_PRICELIST_DIR") or FIXTURE_DIR)
 
 
+def record_problem(record: Any) -> str | None:
+    """What keeps `record` from being one decoded `PriceList` element the operations can serve."""
+    if not isinstance(record, dict):
+        return "a record is a JSON object"
+    product = record.get("product")
+    if not isinstance(record.get("serviceCode"), str):
+        return "serviceCode must be a string"
+    if not isinstance(product, dict):
+        return "product must be an object"
+    if not isinstance(product.get("sku"), str) or not product["sku"]:
+        return "product.sku must be a non-empty string"
+    if not isinstance(product.get("attributes"), dict):
+        return "product.attributes must be an object"
+    if not isinstance(record.get("terms"), dict):
+        return "terms must be an object"
+    return None
+
+
 def load_catalog(directory: Path) -> dict[str, list[dict[str, Any]]]:
     """Every record of every `*.json` list in `directory`, by service code, in file order."""
     catalog: dict[str, list[dict[str, Any]]] = {}
@@ -72,14 +114,10 @@ def load_catalog(directory: Path) -> dict[str, list[dict[str, Any]]]:
         if not isinstance(records, list):
             raise ValueError(f"{path.name}: a Price List fixture is a JSON list of records")
         for record in records:
-            product = record.get("product") if isinstance(record, dict) else None
-            service = record.get("serviceCode") if isinstance(record, dict) else None
-            if (not isinstance(service, str) or not isinstance(product, dict)
-                    or not isinstance(product.get("sku"), str) or not isinstance(product.get("attributes"), dict)
-                    or not isinstance(record.get("terms"), dict)):
+            if record_problem(record) is not None:
                 raise ValueError(f"{path.name}: each record needs serviceCode, product.sku, "
                                  "product.attributes and terms")
-            catalog.setdefault(service, []).append(record)
+            catalog.setdefault(record["serviceCode"], []).append(record)
     return catalog
 
 
@@ -89,6 +127,16 @@ def catalog() -> dict[str, list[dict[str, Any]]]:
         if _catalog is None:
             _catalog = load_catalog(fixture_dir())
         return _catalog
+
+
+def view(account: str) -> dict[str, list[dict[str, Any]]]:
+    """The records `account` sees: the fixture's, then the ones added for it, by service code."""
+    with _added_lock:
+        added = {code: list(records) for code, records in _added.get(account, {}).items()}
+    merged = dict(catalog())
+    for code, records in added.items():
+        merged[code] = merged.get(code, []) + records
+    return merged
 
 
 def field_value(record: dict[str, Any], field: str) -> str | list[str] | None:
@@ -126,7 +174,7 @@ def _invalid(message: str) -> PricingError:
     return PricingError("InvalidParameterException", message)
 
 
-def _service_code(request: dict[str, Any], required: bool) -> str | None:
+def _service_code(request: dict[str, Any], required: bool, records: dict[str, list[dict[str, Any]]]) -> str | None:
     code = request.get("ServiceCode")
     if code is None or code == "":
         if required:
@@ -134,7 +182,7 @@ def _service_code(request: dict[str, Any], required: bool) -> str | None:
         return None
     if not isinstance(code, str) or not _SERVICE_CODE.match(code):
         raise _invalid("ServiceCode can only contain a-z, A-Z, 0-9")
-    if code not in catalog():
+    if code not in records:
         raise PricingError("NotFoundException", f"Service code {code} was not found")
     return code
 
@@ -202,12 +250,12 @@ def _page(items: list[Any], request: dict[str, Any], operation: str, key_parts: 
     return items[start:end], f"{base64.b64encode(key.encode()).decode()}:{state_b64}"
 
 
-def get_products(request: dict[str, Any]) -> dict[str, Any]:
-    service = _service_code(request, required=True)
+def get_products(request: dict[str, Any], known: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    service = _service_code(request, True, known)
     assert service is not None
     _format_version(request)
     filters = _filters(request)
-    records = [r for r in catalog()[service] if all(matches(r, f) for f in filters)]
+    records = [r for r in known[service] if all(matches(r, f) for f in filters)]
     page, token = _page(records, request, "GetProducts", [service, filters, request.get("FormatVersion")])
     out: dict[str, Any] = {"FormatVersion": FORMAT_VERSION,
                            "PriceList": [json.dumps(r, separators=(",", ":")) for r in page]}
@@ -216,12 +264,12 @@ def get_products(request: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def describe_services(request: dict[str, Any]) -> dict[str, Any]:
-    service = _service_code(request, required=False)
+def describe_services(request: dict[str, Any], known: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    service = _service_code(request, False, known)
     _format_version(request)
-    codes = [service] if service else sorted(catalog())
+    codes = [service] if service else sorted(known)
     services = [{"ServiceCode": code,
-                 "AttributeNames": sorted({name for r in catalog()[code] for name in r["product"]["attributes"]})}
+                 "AttributeNames": sorted({name for r in known[code] for name in r["product"]["attributes"]})}
                 for code in codes]
     page, token = _page(services, request, "DescribeServices", [service, request.get("FormatVersion")])
     out: dict[str, Any] = {"Services": page, "FormatVersion": FORMAT_VERSION}
@@ -230,13 +278,13 @@ def describe_services(request: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def get_attribute_values(request: dict[str, Any]) -> dict[str, Any]:
-    service = _service_code(request, required=True)
+def get_attribute_values(request: dict[str, Any], known: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    service = _service_code(request, True, known)
     assert service is not None
     name = request.get("AttributeName")
     if not isinstance(name, str) or not name:
         raise _invalid("Input Parameters are invalid. attributeName cannot be null or empty")
-    values = sorted({v for r in catalog()[service] if isinstance(v := r["product"]["attributes"].get(name), str)})
+    values = sorted({v for r in known[service] if isinstance(v := r["product"]["attributes"].get(name), str)})
     page, token = _page([{"Value": v} for v in values], request, "GetAttributeValues", [service, name])
     out: dict[str, Any] = {"AttributeValues": page}
     if token:
@@ -244,7 +292,7 @@ def get_attribute_values(request: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-OPERATIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+OPERATIONS: dict[str, Callable[[dict[str, Any], dict[str, list[dict[str, Any]]]], dict[str, Any]]] = {
     "GetProducts": get_products,
     "DescribeServices": describe_services,
     "GetAttributeValues": get_attribute_values,
@@ -261,7 +309,9 @@ def _respond(start_response: Callable[..., Any], status: int, payload: dict[str,
     return [body]
 
 
-def handle(environ: dict[str, Any], start_response: Callable[..., Any], body: bytes) -> Iterable[bytes]:
+def handle(environ: dict[str, Any], start_response: Callable[..., Any], body: bytes,
+           account: str | None = None) -> Iterable[bytes]:
+    """Answers one Price List call for `account` (the caller's, from control.identify)."""
     operation = environ["HTTP_X_AMZ_TARGET"][len(TARGET_PREFIX) + 1:]
     try:
         handler = OPERATIONS.get(operation)
@@ -273,7 +323,67 @@ def handle(environ: dict[str, Any], start_response: Callable[..., Any], body: by
             raise PricingError("SerializationException", f"malformed JSON body: {exc}") from exc
         if not isinstance(request, dict):
             raise PricingError("SerializationException", "the request body must be a JSON object")
-        return _respond(start_response, 200, handler(request))
+        return _respond(start_response, 200, handler(request, view(account or DEFAULT_ACCOUNT)))
     except PricingError as err:
         return _respond(start_response, err.status, {"__type": err.code, "Message": err.message},
                         (("x-amzn-ErrorType", err.code),))
+
+
+# ---------------------------------------------------------------------------- /_plgov/pricelist
+
+def _added_records(spec: Any) -> tuple[str, str, list[dict[str, Any]]]:
+    """The account, service code and records of a POST body; ValueError naming what is wrong."""
+    if not isinstance(spec, dict):
+        raise ValueError('the body is a JSON object {"account", "serviceCode", "records"}')
+    account, service, records = spec.get("account"), spec.get("serviceCode"), spec.get("records")
+    if not isinstance(account, str) or not _ACCOUNT.match(account):
+        raise ValueError("'account' must be an account id of 12 digits (e.g. \"123456789012\")")
+    if not isinstance(service, str) or not _SERVICE_CODE.match(service):
+        raise ValueError("'serviceCode' is required and can only contain a-z, A-Z, 0-9 (e.g. \"AmazonVPC\")")
+    if not isinstance(records, list) or not records:
+        raise ValueError("'records' must be a non-empty list of Price List records")
+    seen = {r["product"]["sku"] for r in view(account).get(service, [])}
+    for index, record in enumerate(records):
+        problem = record_problem(record)
+        if problem is None and record["serviceCode"] != service:
+            problem = f"serviceCode is {record['serviceCode']!r}, not the body's {service!r}"
+        if problem is None and record["product"]["sku"] in seen:
+            problem = f"sku {record['product']['sku']!r} is already in what account {account} sees of {service}"
+        if problem is not None:
+            raise ValueError(f"records[{index}]: {problem}")
+        seen.add(record["product"]["sku"])
+    return account, service, records
+
+
+def _counts(account: str | None) -> dict[str, Any]:
+    with _added_lock:
+        return {"accounts": {a: {code: len(rs) for code, rs in by_code.items()}
+                             for a, by_code in sorted(_added.items()) if account is None or a == account}}
+
+
+def control(method: str, environ: dict[str, Any], body: bytes) -> tuple[int, Any]:
+    """POST|GET|DELETE /_plgov/pricelist, for control.py."""
+    account = parse_qs(environ.get("QUERY_STRING", "")).get("account", [None])[0]
+    if method == "POST":
+        try:
+            spec = json.loads(body or b"null")
+        except ValueError as exc:
+            return 400, {"error": f"invalid price list records: the body is not JSON ({exc})"}
+        with _added_lock:  # checked and added at once: two POSTs cannot both add one SKU
+            try:
+                account, service, records = _added_records(spec)
+            except ValueError as exc:
+                return 400, {"error": f"invalid price list records: {exc}"}
+            kept = _added.setdefault(account, {}).setdefault(service, [])
+            kept.extend(records)  # parsed from this request's body: no one else holds them
+        return 200, {"account": account, "serviceCode": service, "added": len(records), "records": len(kept)}
+    if method == "GET":
+        return 200, _counts(account)
+    if method == "DELETE":
+        with _added_lock:
+            if account is None:
+                _added.clear()
+            else:
+                _added.pop(account, None)
+        return 200, _counts(None)
+    return 404, {"error": f"no control endpoint {method} /_plgov/pricelist"}

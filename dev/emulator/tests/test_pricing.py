@@ -90,7 +90,7 @@ def test_usage_type_prefixes(pricing):
     nat = every_record(pricing, "AmazonEC2")
     # AmazonVPC prefixes every region, us-east-1 included; AmazonEC2 leaves us-east-1 bare.
     assert all(r["product"]["attributes"]["usagetype"].split("-")[0] in
-               {"USE1", "USW2", "EU", "EUW2", "EUC1", "APS1", "APN1", "APS3", "APN2", "APS7"} for r in vpc)
+               {"USE1", "USE2", "USW2", "EU", "EUW2", "EUC1", "APS1", "APN1", "APS3", "APN2", "APS7"} for r in vpc)
     use1 = [r for r in nat if r["product"]["attributes"]["regionCode"] == USE1]
     assert usage_types(use1) == ["NatGateway-Bytes", "NatGateway-Hours", "RegionalNatGateway-Hours"]
     sae1 = [r for r in nat if r["product"]["attributes"]["regionCode"] == "sa-east-1"]
@@ -110,6 +110,7 @@ def test_interface_endpoint_bytes_are_tiered_in_gb(pricing):
 # region -> (usage type prefix, interface endpoint $/h, NAT $/h, NAT $/GB).
 COMPLETE = {
     "us-east-1": ("USE1", "0.01", "0.045", "0.045"),
+    "us-east-2": ("USE2", "0.01", "0.045", "0.045"),
     "us-west-2": ("USW2", "0.01", "0.045", "0.045"),
     "eu-west-1": ("EU", "0.011", "0.048", "0.048"),
     "eu-west-2": ("EUW2", "0.011", "0.05", "0.05"),
@@ -142,11 +143,38 @@ def test_complete_price_sets(pricing, region):
         (0.0, "Inf", "GB", Decimal(nat_gb))]
 
 
+@pytest.mark.parametrize("region, prefix, hour", [("us-east-2", "USE2", "0.01")])
+def test_a_region_query_returns_the_hour_and_the_three_byte_tiers(pricing, region, prefix, hour):
+    # What a cost reporter asks: every interface endpoint price of one region, nothing from another.
+    records, token = products(pricing, "AmazonVPC", term("regionCode", region), term("productFamily", "VpcEndpoint"),
+                              term("endpointType", "PrivateLink"))
+    assert token is None
+    assert usage_types(records) == [f"{prefix}-VpcEndpoint-Bytes", f"{prefix}-VpcEndpoint-Hours"]
+    assert {r["product"]["attributes"]["regionCode"] for r in records} == {region}
+    by_type = {r["product"]["attributes"]["usagetype"]: r for r in records}
+    (hours,) = by_type[f"{prefix}-VpcEndpoint-Hours"]["terms"]["OnDemand"].values()
+    assert [(d["unit"], d["beginRange"], d["endRange"], Decimal(d["pricePerUnit"]["USD"]))
+            for d in hours["priceDimensions"].values()] == [("Hrs", "0", "Inf", Decimal(hour))]
+    (data,) = by_type[f"{prefix}-VpcEndpoint-Bytes"]["terms"]["OnDemand"].values()
+    assert sorted((float(d["beginRange"]), d["endRange"], d["unit"], Decimal(d["pricePerUnit"]["USD"]))
+                  for d in data["priceDimensions"].values()) == [
+        (0.0, "1048576", "GB", Decimal("0.01")), (1048576.0, "5242880", "GB", Decimal("0.006")),
+        (5242880.0, "Inf", "GB", Decimal("0.004"))]
+
+
+def test_skus_and_rate_codes_are_unique(pricing):
+    records = every_record(pricing, "AmazonVPC") + every_record(pricing, "AmazonEC2")
+    skus = [r["product"]["sku"] for r in records]
+    rate_codes = [code for r in records for offer in r["terms"]["OnDemand"].values() for code in offer["priceDimensions"]]
+    assert len(set(skus)) == len(skus)
+    assert len(set(rate_codes)) == len(rate_codes)
+
+
 def test_regions_without_a_confirmed_price_have_no_record(pricing):
     # Hours known, bytes not: a consumer has to meet the "no price" case for one rate only.
     (hours,), _ = products(pricing, "AmazonVPC", term("regionCode", "ap-south-1"), term("productFamily", "VpcEndpoint"))
     assert hours["product"]["attributes"]["usagetype"] == "APS3-VpcEndpoint-Hours"
-    for region in ("us-east-2", "sa-east-1", "ca-central-1", "eu-north-1", "ap-southeast-2"):
+    for region in ("sa-east-1", "ca-central-1", "eu-north-1", "ap-southeast-2"):
         assert products(pricing, "AmazonVPC", term("regionCode", region))[0] == []
     nat = every_record(pricing, "AmazonEC2")
     no_bytes = {r["product"]["attributes"]["regionCode"] for r in nat} - {
@@ -270,6 +298,30 @@ def test_fault_for_get_products_reaches_the_client(emulator_url):
         assert calls["pricing:GetProducts"] == 2
     finally:
         requests.delete(f"{URL}/_plgov/faults", params={"account": account}, timeout=5)
+
+
+def test_fault_without_error_code_fails_one_region_for_one_account(emulator_url):
+    # No `error`: the service's internal error (InternalErrorException, HTTP 500); `body_contains` narrows the
+    # fault to the queries naming one region, so a test can take away exactly one region's prices.
+    account = new_account()
+    armed = requests.post(f"{URL}/_plgov/faults", timeout=5, json={
+        "operation": "GetProducts", "service": "pricing", "account": account, "count": -1,
+        "body_contains": "us-east-2"})
+    assert armed.status_code == 200, armed.text
+    try:
+        client = client_for("pricing", account, retries=False)
+        for _ in range(2):  # count -1: until cleared
+            with pytest.raises(botocore.exceptions.ClientError) as err:
+                client.get_products(ServiceCode="AmazonVPC", Filters=[term("regionCode", "us-east-2")])
+            assert err.value.response["Error"]["Code"] == "InternalErrorException"
+            assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert client.get_products(ServiceCode="AmazonVPC", Filters=[term("regionCode", USE1)])["PriceList"]
+        assert client.describe_services(ServiceCode="AmazonVPC")["Services"]  # another operation
+        other = client_for("pricing", new_account(), retries=False)
+        assert other.get_products(ServiceCode="AmazonVPC", Filters=[term("regionCode", "us-east-2")])["PriceList"]
+    finally:
+        requests.delete(f"{URL}/_plgov/faults", params={"account": account}, timeout=5)
+    assert client.get_products(ServiceCode="AmazonVPC", Filters=[term("regionCode", "us-east-2")])["PriceList"]
 
 
 def test_fixture_loader_refuses_a_malformed_record(tmp_path: Path):
