@@ -36,7 +36,10 @@ def invoke(env: dict[str, str], stack: str, event: dict) -> subprocess.Completed
 def plgov(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     target = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True,
                             capture_output=True, text=True)
-    subprocess.run(["cargo", "build", "--quiet", "-p", "plgov"], cwd=ROOT, check=True)
+    # The binary `cargo test --workspace` builds (make test-rust ran it): the same features, so no
+    # second build of the SDK; a no-op when it is there.
+    subprocess.run(["cargo", "test", "--workspace", "--no-run", "--quiet"], cwd=ROOT, check=True,
+                   capture_output=True)
     binary = Path(json.loads(target.stdout)["target_directory"]) / "debug" / "plgov"
     return subprocess.run([str(binary), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
