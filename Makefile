@@ -17,12 +17,14 @@ unexport AWS_PROFILE AWS_SESSION_TOKEN
 
 STACK_NAME ?= plgov
 
-.PHONY: help venv local-aws local-aws-stop local-deploy test check lint-template test-rust test-emulator demo bench
+.PHONY: help venv local-aws local-aws-stop local-deploy test check lint-template test-rust test-emulator demo bench \
+	dashboard chromium
 
 help:
 	@echo "make test            fmt and clippy checks, every Rust test, the emulator's tests (starts the emulator)"
 	@echo "make demo            the whole job end to end against the local emulator, explained as it goes"
 	@echo "make local-deploy    build, transform and deploy template.yaml into the emulator as stack \$$STACK_NAME (plgov)"
+	@echo "make dashboard       the deployed stack's dashboard as a local page and PNG (dev/.run/), ACCOUNT=id if not the default"
 	@echo "make bench           release builds, then AWS calls, wall time, memory, cold start and size (bench/results.json)"
 	@echo "make local-aws       start the local AWS emulator on $(EMULATOR_URL) (idempotent)"
 	@echo "make local-aws-stop  stop the emulator started by make local-aws"
@@ -56,7 +58,7 @@ lint-template: venv
 test-rust:
 	$(LOCAL_AWS_ENV) cargo test --workspace
 
-test-emulator: venv
+test-emulator: venv chromium
 	cd dev/emulator && $(LOCAL_AWS_ENV) ../../$(PYTHON) -m pytest -q tests
 
 test: venv
@@ -64,6 +66,17 @@ test: venv
 
 demo: venv
 	$(LOCAL_AWS_ENV) dev/with-local-aws $(PYTHON) dev/demo.py
+
+# The stack's CloudWatch dashboard drawn from the emulator's data (the last 3 hours): prints the page and PNG paths.
+dashboard: venv chromium
+	$(LOCAL_AWS_ENV) dev/with-local-aws $(PYTHON) dev/dashboard_page.py --stack $(STACK_NAME) \
+		$(if $(ACCOUNT),--account $(ACCOUNT)) --png dev/.run/dashboard.png
+
+# Debian's chromium (headless screenshots of the dashboard page, and its test), installed when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium"; \
+		$$([ "$$(id -u)" = 0 ] || echo sudo) apt-get update -qq && \
+		$$([ "$$(id -u)" = 0 ] || echo sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 bench: venv
 	$(LOCAL_AWS_ENV) dev/with-local-aws bash bench/run.sh
