@@ -8,6 +8,7 @@ Each run works in a fresh provider account, so runs never see each other's resou
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 
 import boto3
+
+from dashboard_page import write_page
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
@@ -214,6 +217,9 @@ def main() -> None:
                     {"Name": "VPC Endpoint Id", "Value": endpoint}, {"Name": "VPC Id", "Value": e["VpcId"]}]}])
         say(f"    {endpoint}  {label:22} {gb:8.1f} GB")
 
+    client("securityhub", provider).enable_security_hub()
+    say("    (Security Hub enabled in the provider account: the findings below are imported there too)")
+
     hour_text = time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(hour))
     step(f"The cost reporter's schedule fires: it prices the last full hour, {hour_text} (us-east-1 rates, NAT at $0.045/GB)")
     schedule = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {},
@@ -235,9 +241,24 @@ def main() -> None:
     say(f"    the same schedule again (a retry): {again['metricsPublished']} data point(s) published, "
         "so the dashboard still shows the hour once")
 
+    rates = costs["rates"]
+    say(f"    rates from {rates['source']}" + (f" (read {rates['fetchedAt']})" if rates.get("fetchedAt") else ""))
+
+    step("Findings: what the governor cannot govern, what is open too wide, what wastes money")
+    found = json.loads(run(["dev/invoke", "connection-approver", "-", "--stack", STACK], env,
+                           stdin=json.dumps({"action": "findings"})))
+    for f in found["findings"] + costs["findings"]["findings"]:
+        waste = f" (${f['monthlyWasteUsd']:.2f} a month)" if f.get("monthlyWasteUsd") else ""
+        say(f"    {f['severity']:6} {f['type']:28} {f['title']}{waste}")
+    say(f"    Security Hub: approver {found['securityHub']}, cost reporter {costs['findings']['securityHub']}; "
+        "`plgov findings` reads them back:")
+    for line in plgov(env, "findings").splitlines():
+        say("      " + line[:170])
+
     step("The dashboard's per-endpoint table: its own Logs Insights query, run on the emulator")
     cw_dash = client("cloudwatch", provider).get_dashboard(DashboardName=outputs["DashboardName"])
-    [log_widget] = [w for w in json.loads(cw_dash["DashboardBody"])["widgets"] if w["type"] == "log"]
+    [log_widget] = [w for w in json.loads(cw_dash["DashboardBody"])["widgets"]
+                    if w["type"] == "log" and w["properties"]["title"].startswith("Per endpoint")]
     say(f"    {log_widget['properties']['title']}")
     for line in logs_insights(provider, log_widget["properties"]["query"], hour - 3600, hour + 3 * 3600):
         say("    " + line)
@@ -249,6 +270,12 @@ def main() -> None:
     say("    decisions by kind, errors. Locally, with the AWS CLI:")
     say(f"      aws --endpoint-url {URL} cloudwatch get-dashboard --dashboard-name {dashboard}")
     say(f"    Deployed to AWS, open: {outputs.get('DashboardUrl', '')}")
+    start, end = (dt.datetime.fromtimestamp(t, dt.timezone.utc) for t in (hour - 3600, time.time() + 60))
+    page, results = write_page(body, start, end, lambda service, region=None: client(service, provider),
+                               title=f"{dashboard} (local emulator, account {provider})")
+    say(f"    Drawn from the emulator's data, {start:%H:%M} to {end:%H:%M} UTC: open this page: {page}")
+    for r in (r for r in results if r.error):
+        say(f"    (widget '{r.title or r.type}' could not be drawn: {r.error})")
     say("\nDemo complete.")
 
 

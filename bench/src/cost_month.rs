@@ -124,16 +124,27 @@ pub async fn scenario(reporter: &PathBuf, count: usize) -> (Value, HourlyUse) {
     let provider = Provider::new().await;
     provider.create_cost_table().await;
     let (ids, service, vpc) = create_fleet(&provider, count).await;
+    // Findings are imported (once; a steady state imports nothing).
+    aws_sdk_securityhub::Client::new(&provider.sdk)
+        .enable_security_hub()
+        .send()
+        .await
+        .expect("enable Security Hub");
     // Simulated hours well inside the two weeks CloudWatch takes: the endpoints exist since before.
     let start = Hour::last_full_before(plgov_shared::adapters::epoch_now()).plus(-24);
     provider.backdate(&ids, start.start() - 2 * 86_400);
     let mut env = credentials_env(&provider.account).await;
-    env.extend([("COST_TABLE".into(), COST_TABLE.into())]);
+    env.extend([
+        ("COST_TABLE".into(), COST_TABLE.into()),
+        ("ACCOUNT_ID".into(), provider.account.clone()),
+    ]);
     let event = |hour: Hour| {
         json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {},
                "time": format_utc(hour.end() + 600)})
     };
-    // Warm-up: the first run prices every hour late data may still change (all of them new).
+    // Warm-up: the first run prices every hour late data may still change (all of them new),
+    // and reads the rates from the Price List.
+    let at_start = calls_of(&provider.account);
     traffic(&provider, &ids, &service, &vpc, start).await;
     run_function(reporter, &env, Some(&event(start)));
     reset_usage(&provider.account);
@@ -155,7 +166,14 @@ pub async fn scenario(reporter: &PathBuf, count: usize) -> (Value, HourlyUse) {
             queried_runs += 1;
         }
     }
-    let calls = delta(&before, &calls_of(&provider.account));
+    let after = calls_of(&provider.account);
+    let calls = delta(&before, &after);
+    // GetProducts calls of the warm-up and the measured runs: two (one per product) a round.
+    let price_list_calls: u64 = delta(&at_start, &after)
+        .iter()
+        .filter(|(k, _)| k.ends_with(":GetProducts"))
+        .map(|(_, v)| v)
+        .sum();
     let usage = usage_of(&provider.account);
     let hours = MEASURED_HOURS as f64;
     let api_requests = (calls.get("cloudwatch:PutMetricData").copied().unwrap_or(0)
@@ -181,6 +199,7 @@ pub async fn scenario(reporter: &PathBuf, count: usize) -> (Value, HourlyUse) {
         "customMetrics": custom["count"], "getMetricDataMetricsPerHour": per_hour.get_metric_data_metrics,
         "logBytesPerHour": per_hour.log_bytes, "dynamodbReadUnitsPerHour": per_hour.dynamodb_reads,
         "dynamodbWriteUnitsPerHour": per_hour.dynamodb_writes,
+        "priceListCallsInAllRuns": price_list_calls, "runs": MEASURED_HOURS + 1,
     });
     (figures, per_hour)
 }

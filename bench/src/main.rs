@@ -76,6 +76,8 @@ async fn approver_scenario(p: &Paths) -> (Value, f64, SweepUse) {
         ("ALLOWLIST_TABLE".into(), ALLOWLIST_TABLE.into()),
         ("AUDIT_TABLE".into(), AUDIT_TABLE.into()),
         ("GOVERNED_SERVICES".into(), services.join(",")),
+        ("ACCOUNT_ID".into(), provider.account.clone()),
+        ("CONNECTION_TOPIC_ARN".into(), provider.topic_arn()),
     ]);
     let sweep = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
     let mut figures = Vec::new();
@@ -113,6 +115,26 @@ async fn approver_scenario(p: &Paths) -> (Value, f64, SweepUse) {
             "callsPerConnection": total as f64 / 1000.0,
         }));
     }
+    eprintln!("[bench] approver findings: the same 5 services, Security Hub enabled, two runs");
+    aws_sdk_securityhub::Client::new(&provider.sdk)
+        .enable_security_hub()
+        .send()
+        .await
+        .expect("enable Security Hub");
+    let findings_event = json!({"action": "findings"});
+    for label in ["findings run", "findings run again (nothing changed)"] {
+        let before = calls_of(&provider.account);
+        let run = run_function(&p.approver, &env, Some(&findings_event));
+        let calls = delta(&before, &calls_of(&provider.account));
+        let total: u64 = calls.values().sum();
+        let summary = run.response.unwrap();
+        figures.push(json!({
+            "label": label, "connections": 0, "services": 5,
+            "findings": summary["findings"].as_array().map_or(0, Vec::len),
+            "imported": summary["imported"], "wallMs": ms(run.invocation.unwrap()),
+            "callsByOperation": calls, "totalCalls": total, "callsPerConnection": 0.0,
+        }));
+    }
     (json!(figures), peak, noop)
 }
 
@@ -122,6 +144,11 @@ async fn cold_starts(p: &Paths) -> Value {
         ("ALLOWLIST_TABLE".to_owned(), "t".to_owned()),
         ("AUDIT_TABLE".to_owned(), "t".to_owned()),
         ("COST_TABLE".to_owned(), "t".to_owned()),
+        ("ACCOUNT_ID".to_owned(), "123456789012".to_owned()),
+        (
+            "CONNECTION_TOPIC_ARN".to_owned(),
+            "arn:aws:sns:us-east-1:123456789012:t".to_owned(),
+        ),
         ("AWS_REGION".to_owned(), REGION.to_owned()),
         ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
@@ -229,6 +256,12 @@ fn print_table(r: &Value) {
             c["peakRssMb"].as_f64().unwrap(),
             c["getMetricDataMetricsPerHour"].as_f64().unwrap(),
             c["callsByOperation"]
+        );
+    }
+    for (n, c) in r["cost"].as_object().unwrap() {
+        println!(
+            "  Price List: {} GetProducts calls (two a round) in {} runs of {n} endpoints, one simulated day",
+            c["priceListCallsInAllRuns"], c["runs"]
         );
     }
     let bills = &r["selfCostPerMonthUsd"];

@@ -119,7 +119,14 @@ pub enum Command {
         #[arg(long)]
         since: Option<String>,
     },
-    /// Cost arithmetic from the same price book as the cost reporter.
+    /// The active findings in Security Hub: services the approver cannot govern or that are
+    /// open too wide, endpoints that waste money or sit in one AZ.
+    Findings {
+        /// Only this type (e.g. AcceptanceNotRequired, IdleEndpoint).
+        #[arg(long = "type")]
+        kind: Option<String>,
+    },
+    /// Cost arithmetic with the rates the cost reporter uses (AWS Price List, else built-in).
     Cost {
         #[command(subcommand)]
         action: CostCommand,
@@ -230,7 +237,17 @@ pub enum CostCommand {
         azs: u32,
         #[arg(long)]
         gb_per_month: f64,
-        /// JSON overriding built-in rates, as the stack's PricingOverrides parameter.
+        /// JSON of rates that win over the Price List and the built-in table, as the stack's
+        /// PricingOverrides parameter.
+        #[arg(long, env = "PRICING_OVERRIDES")]
+        pricing_overrides: Option<String>,
+    },
+    /// The rates of a region: from the AWS Price List when it can be read, else the built-in
+    /// table (saying which), with the overrides applied.
+    Rates {
+        #[arg(long)]
+        region: String,
+        /// JSON of rates that win over the Price List and the built-in table.
         #[arg(long, env = "PRICING_OVERRIDES")]
         pricing_overrides: Option<String>,
     },

@@ -85,10 +85,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Reconcile { service, dry_run } => {
             commands::reconcile::run(&ctx().await?, service, *dry_run).await
         }
+        Command::Findings { kind } => {
+            commands::findings::list(&ctx().await?, kind.as_deref()).await
+        }
         Command::Audit { service, since } => {
             commands::audit::list(&ctx().await?, service.as_deref(), since.as_deref()).await
         }
-        // Pure arithmetic: no AWS configuration needed.
+        // The Price List needs AWS credentials, no stack.
         Command::Cost {
             action:
                 CostCommand::Estimate {
@@ -97,12 +100,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     gb_per_month,
                     pricing_overrides,
                 },
-        } => commands::cost::estimate(
-            cli.json,
-            region,
-            *azs,
-            *gb_per_month,
-            pricing_overrides.as_deref(),
-        ),
+        } => {
+            commands::cost::estimate(
+                cli.json,
+                region,
+                *azs,
+                *gb_per_month,
+                pricing_overrides.as_deref(),
+            )
+            .await
+        }
+        Command::Cost {
+            action:
+                CostCommand::Rates {
+                    region,
+                    pricing_overrides,
+                },
+        } => commands::cost::rates(cli.json, region, pricing_overrides.as_deref()).await,
     }
 }

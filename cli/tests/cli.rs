@@ -444,6 +444,11 @@ async fn cost_estimate_matches_the_hand_computed_figures() {
         text.contains("$24.60") && text.contains("$20.40") && text.contains("417.1 GB"),
         "{text}"
     );
+    assert!(
+        text.contains("rates from the AWS Price List (read "),
+        "{text}"
+    );
+    assert_eq!(e["rates"]["source"], "priceList");
     let unknown = p.run(&[
         "cost",
         "estimate",
@@ -455,7 +460,132 @@ async fn cost_estimate_matches_the_hand_computed_figures() {
         "1",
     ]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(stderr(&unknown).contains("mars-1"));
+    assert!(
+        stderr(&unknown).contains("no prices for region mars-1: the Price List could not be used"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+/// A Price List record as `GetProducts` answers it: (begin GB, end GB, USD) per dimension.
+fn price_record(usage_type: &str, family: &str, dims: &[(&str, &str, &str)]) -> Value {
+    let sku = usage_type.replace('-', "");
+    let dimensions: serde_json::Map<String, Value> = dims
+        .iter()
+        .enumerate()
+        .map(|(i, (begin, end, usd))| {
+            (
+                format!("{sku}.JRTCKXETXF.R{i}"),
+                serde_json::json!({"beginRange": begin, "endRange": end, "unit": "GB",
+                    "pricePerUnit": {"USD": usd}, "appliesTo": [], "description": usage_type,
+                    "rateCode": format!("{sku}.JRTCKXETXF.R{i}")}),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "product": {"productFamily": family, "sku": sku,
+            "attributes": {"usagetype": usage_type, "regionCode": "sa-east-1",
+                "location": "South America (Sao Paulo)", "servicecode": "AmazonVPC"}},
+        "serviceCode": "AmazonVPC",
+        "terms": {"OnDemand": {format!("{sku}.JRTCKXETXF"): {"priceDimensions": dimensions,
+            "sku": sku, "offerTermCode": "JRTCKXETXF", "effectiveDate": "2026-09-01T00:00:00Z",
+            "termAttributes": {}}}},
+        "version": "test", "publicationDate": "2026-09-01T00:00:00Z",
+    })
+}
+
+#[tokio::test]
+async fn cost_estimate_and_rates_work_in_sa_east_1_from_the_price_list() {
+    let p = Plgov::new().await;
+    let args = [
+        "cost",
+        "estimate",
+        "--region",
+        "sa-east-1",
+        "--azs",
+        "2",
+        "--gb-per-month",
+        "1000",
+    ];
+    // The emulator's Price List has São Paulo's NAT Gateway records but no confirmed interface
+    // endpoint rate: the command says what it tried and that nothing has the region.
+    let missing = p.run(&args);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains(
+            "no prices for region sa-east-1: the Price List could not be used (Price List sa-east-1 VpcEndpoint-Hours: no record) and the built-in table does not have it"
+        ),
+        "{}",
+        stderr(&missing)
+    );
+    // The Price List gets this account endpoint records for the region (test prices: $0.02 per
+    // AZ-hour, the standard tiers); NAT is the fixture's real $0.093 per hour and per GB.
+    let records = [
+        price_record(
+            "SAE1-VpcEndpoint-Hours",
+            "VpcEndpoint",
+            &[("0", "Inf", "0.0200000000")],
+        ),
+        price_record(
+            "SAE1-VpcEndpoint-Bytes",
+            "VpcEndpoint",
+            &[
+                ("0", "1048576", "0.0100000000"),
+                ("1048576", "5242880", "0.0060000000"),
+                ("5242880", "Inf", "0.0040000000"),
+            ],
+        ),
+    ];
+    let body = serde_json::json!({"account": p.provider.account, "serviceCode": "AmazonVPC", "records": records});
+    let (status, text) = http("POST", "/_plgov/pricelist", &body.to_string());
+    assert_eq!(status, 200, "{text}");
+    let e = p.json(&args);
+    let (status, _) = http(
+        "DELETE",
+        &format!("/_plgov/pricelist?account={}", p.provider.account),
+        "",
+    );
+    assert_eq!(status, 200);
+    // Hours: 2 AZ x $0.02 x 730 = $29.20. Data: 1,000 GB x $0.01 = $10. Via NAT: 1,000 x $0.093 = $93.
+    let close = |k: &str, v: f64| {
+        assert!(
+            (e[k].as_f64().unwrap() - v).abs() < 1e-9,
+            "{k}: {} != {v}",
+            e[k]
+        )
+    };
+    close("endpointCost", 39.2);
+    close("natEquivalentCost", 93.0);
+    close("natSavings", 53.8);
+    assert_eq!(e["rates"]["source"], "priceList");
+    assert!(e["rates"].get("fallbackReason").is_none());
+
+    // `cost rates` shows the region's rates and their source; with the Price List refusing, the
+    // built-in table answers for a region it has, and says why.
+    let r = p.json(&["cost", "rates", "--region", "eu-west-2"]);
+    assert_eq!(r["rates"]["endpointAzHour"], 0.011);
+    assert_eq!(r["rates"]["dataTiers"][1]["upToGb"], 5_242_880.0);
+    assert_eq!(r["source"]["source"], "priceList");
+    arm_fault(
+        serde_json::json!({"operation": "GetProducts", "account": p.provider.account,
+        "error": "AccessDeniedException", "count": -1}),
+    );
+    let builtin = p.json(&["cost", "rates", "--region", "us-east-1"]);
+    let text = p.run(&["cost", "rates", "--region", "us-east-1"]);
+    disarm_faults(&p.provider.account);
+    assert_eq!(builtin["source"]["source"], "builtIn");
+    assert!(
+        builtin["source"]["fallbackReason"]
+            .as_str()
+            .unwrap()
+            .contains("AccessDeniedException")
+    );
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("rates from the built-in table (the Price List was not used: GetProducts failed: AccessDeniedException"), "{text}");
+    assert!(
+        text.contains("interface endpoint, per AZ-hour   $0.01"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use crate::domain::ServiceId;
 use crate::domain::allowlist::{ServicePolicy, UnmatchedAction};
-use crate::domain::pricing::PriceBook;
+use crate::domain::pricing::PricingOverrides;
+use crate::domain::{AccountId, ServiceId};
 use crate::usecases::cost::{CostSettings, MAX_PER_ENDPOINT_METRICS};
+use crate::usecases::findings::HubMode;
 use crate::usecases::reconcile::{Governed, ReconcileSettings};
+use crate::usecases::service_findings::ServiceFindingsSettings;
 
 pub const DEFAULT_NAMESPACE: &str = "PrivateLinkGovernor";
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 400;
@@ -73,6 +75,8 @@ pub struct ApproverConfig {
     pub audit_table: String,
     pub metrics_namespace: String,
     pub reconcile: ReconcileSettings,
+    pub account_id: AccountId,
+    pub findings: ServiceFindingsSettings,
 }
 
 impl ApproverConfig {
@@ -119,7 +123,35 @@ impl ApproverConfig {
                 },
                 audit_retention_days: retention,
             },
+            account_id: account_id(&env)?,
+            findings: ServiceFindingsSettings {
+                topic: env.required("CONNECTION_TOPIC_ARN")?,
+                security_hub: hub_mode(&env)?,
+                sync_principals: env.bool_or("SYNC_ALLOWED_PRINCIPALS", false)?,
+            },
         })
+    }
+}
+
+/// `ACCOUNT_ID`: the account the functions run in (findings name it).
+fn account_id<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<AccountId, ConfigError> {
+    let value = env.required("ACCOUNT_ID")?;
+    AccountId::parse(&value).or_else(|e| problem("ACCOUNT_ID", e.to_string()))
+}
+
+/// `FINDINGS_TO_SECURITY_HUB`: `auto` (default), `on` or `off`.
+fn hub_mode<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<HubMode, ConfigError> {
+    match env.get("FINDINGS_TO_SECURITY_HUB") {
+        None => Ok(HubMode::Auto),
+        Some(v) => HubMode::parse(&v).map_or_else(
+            || {
+                problem(
+                    "FINDINGS_TO_SECURITY_HUB",
+                    format!("must be `auto`, `on` or `off`, found {v:?}"),
+                )
+            },
+            Ok,
+        ),
     }
 }
 
@@ -128,6 +160,7 @@ impl ApproverConfig {
 pub struct CostConfig {
     pub cost_table: String,
     pub metrics_namespace: String,
+    pub account_id: AccountId,
     pub settings: CostSettings,
 }
 
@@ -169,16 +202,16 @@ impl CostConfig {
                 }
             },
         };
-        let mut price_book = PriceBook::builtin();
-        if let Some(json) = env.get("PRICING_OVERRIDES") {
-            price_book = price_book.with_overrides(&json).map_err(|e| ConfigError {
+        let pricing_overrides = match env.get("PRICING_OVERRIDES") {
+            None => PricingOverrides::default(),
+            Some(json) => PricingOverrides::parse(&json).map_err(|e| ConfigError {
                 variable: "PRICING_OVERRIDES",
                 problem: e
                     .to_string()
                     .trim_start_matches("PRICING_OVERRIDES: ")
                     .to_owned(),
-            })?;
-        }
+            })?,
+        };
         let region = env
             .get("AWS_REGION")
             .or_else(|| env.get("AWS_DEFAULT_REGION"));
@@ -188,11 +221,13 @@ impl CostConfig {
         Ok(Self {
             cost_table: env.required("COST_TABLE")?,
             metrics_namespace: env.namespace("METRICS_NAMESPACE")?,
+            account_id: account_id(&env)?,
             settings: CostSettings {
                 region,
-                price_book,
+                pricing_overrides,
                 per_endpoint_metrics,
                 traffic_budget_usd,
+                security_hub: hub_mode(&env)?,
             },
         })
     }
@@ -238,7 +273,15 @@ mod tests {
         ApproverConfig::from_lookup(|name| map.get(name).cloned())
     }
 
-    const TABLES: [(&str, &str); 2] = [("ALLOWLIST_TABLE", "allow"), ("AUDIT_TABLE", "audit")];
+    const TABLES: [(&str, &str); 4] = [
+        ("ALLOWLIST_TABLE", "allow"),
+        ("AUDIT_TABLE", "audit"),
+        ("ACCOUNT_ID", "123456789012"),
+        (
+            "CONNECTION_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:plgov",
+        ),
+    ];
 
     #[test]
     fn defaults_are_safe() {
@@ -252,6 +295,53 @@ mod tests {
                 revoke: false,
                 dry_run: false
             }
+        );
+        assert_eq!(c.findings.security_hub, HubMode::Auto);
+        assert!(!c.findings.sync_principals, "off unless asked for");
+    }
+
+    #[test]
+    fn findings_settings_are_read_and_checked() {
+        let mut vars = TABLES.to_vec();
+        vars.extend([
+            ("FINDINGS_TO_SECURITY_HUB", "on"),
+            ("SYNC_ALLOWED_PRINCIPALS", "true"),
+        ]);
+        let c = config(&vars).unwrap();
+        assert_eq!(
+            (c.findings.security_hub, c.findings.sync_principals),
+            (HubMode::On, true)
+        );
+        assert_eq!(c.account_id.as_str(), "123456789012");
+        for (name, value, expected) in [
+            (
+                "FINDINGS_TO_SECURITY_HUB",
+                "yes",
+                "FINDINGS_TO_SECURITY_HUB: must be `auto`, `on` or `off`",
+            ),
+            ("ACCOUNT_ID", "12345", "ACCOUNT_ID: "),
+            (
+                "SYNC_ALLOWED_PRINCIPALS",
+                "maybe",
+                "SYNC_ALLOWED_PRINCIPALS",
+            ),
+        ] {
+            let mut vars: Vec<(&str, &str)> =
+                TABLES.iter().copied().filter(|(k, _)| *k != name).collect();
+            vars.push((name, value));
+            let err = config(&vars).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        let without: Vec<(&str, &str)> = TABLES
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "ACCOUNT_ID")
+            .collect();
+        assert!(
+            config(&without)
+                .unwrap_err()
+                .to_string()
+                .contains("ACCOUNT_ID: is required")
         );
     }
 
@@ -283,7 +373,11 @@ mod tests {
 
     #[test]
     fn cost_settings_are_read_and_checked() {
-        let base = [("COST_TABLE", "cost"), ("AWS_REGION", "us-east-1")];
+        let base = [
+            ("COST_TABLE", "cost"),
+            ("AWS_REGION", "us-east-1"),
+            ("ACCOUNT_ID", "123456789012"),
+        ];
         let c = cost_config(&base).unwrap();
         assert_eq!(c.settings.per_endpoint_metrics, 0);
         assert_eq!(c.settings.traffic_budget_usd, 20.0);
@@ -300,7 +394,7 @@ mod tests {
         let c = cost_config(&all).unwrap();
         assert_eq!(c.settings.per_endpoint_metrics, 25);
         assert_eq!(c.settings.traffic_budget_usd, 7.5);
-        assert!(c.settings.price_book.rates("sa-east-1").is_ok());
+        assert!(c.settings.pricing_overrides.has("sa-east-1"));
         for (name, value, expected) in [
             (
                 "PER_ENDPOINT_METRICS",

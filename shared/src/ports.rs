@@ -7,9 +7,11 @@ use std::future::Future;
 use crate::domain::allowlist::Allowlist;
 use crate::domain::audit::AuditRecord;
 use crate::domain::decision::Connection;
+use crate::domain::findings::{ImportPlan, ServiceSetup, StoredFinding};
 use crate::domain::hour::Hour;
 use crate::domain::inventory::{Endpoint, InventoryRecord};
 use crate::domain::metrics::MetricPoint;
+use crate::domain::price_list::CachedRates;
 use crate::domain::publishing::{HourRecord, MetricKey};
 use crate::domain::{ConnectionState, EndpointId, ServiceId};
 
@@ -61,6 +63,20 @@ pub trait Connections: Sync {
         service: &ServiceId,
         endpoints: &[EndpointId],
     ) -> impl Future<Output = Result<Vec<Unsuccessful>, PortError>> + Send;
+    /// The setup of `services` (`None`: every endpoint service of the account): acceptance and
+    /// connection notifications of all (one call each, all pages), and each one's allowed
+    /// principals (one call a service). A service the account does not own is left out.
+    fn service_setups(
+        &self,
+        services: Option<&[ServiceId]>,
+    ) -> impl Future<Output = Result<Vec<ServiceSetup>, PortError>> + Send;
+    /// One ModifyVpcEndpointServicePermissions call.
+    fn change_principals(
+        &self,
+        service: &ServiceId,
+        add: &[String],
+        remove: &[String],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 pub trait AllowlistStore: Sync {
@@ -94,6 +110,8 @@ pub struct EndpointRecord {
     pub endpoint: Endpoint,
     /// Wire form, compared case-insensitively.
     pub state: String,
+    /// Its policy document as EC2 returns it (interface and gateway endpoints).
+    pub policy: Option<String>,
 }
 
 pub trait EndpointInventory: Sync {
@@ -123,6 +141,8 @@ pub struct LedgerRead {
     /// The records of the hours asked for (hours never priced are absent).
     pub hours: BTreeMap<Hour, HourRecord>,
     pub inventory: InventoryRecord,
+    /// The region's rates as an earlier run read them from the Price List, if it did.
+    pub rates: Option<CachedRates>,
 }
 
 pub trait CostLedger: Sync {
@@ -153,5 +173,45 @@ pub trait CostLedger: Sync {
         region: &str,
         record: &InventoryRecord,
         endpoints_changed: bool,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Per endpoint the bytes recorded for the hours from `first` to `last`, and the hours of
+    /// that range the table holds a pricing of (for the findings of the last seven days).
+    fn recorded(
+        &self,
+        region: &str,
+        first: Hour,
+        last: Hour,
+    ) -> impl Future<Output = Result<(BTreeMap<EndpointId, f64>, Vec<Hour>), PortError>> + Send;
+    /// Keeps the region's rates as read from the Price List.
+    fn write_rates(
+        &self,
+        region: &str,
+        rates: &CachedRates,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+pub trait PriceList: Sync {
+    /// The Price List records (each the JSON text `GetProducts` answers) of the VPC endpoint
+    /// products (`AmazonVPC`, family `VpcEndpoint`) and the NAT Gateway (`AmazonEC2`, family
+    /// `NAT Gateway`) in `region`, all pages.
+    fn region_records(
+        &self,
+        region: &str,
+    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+}
+
+pub trait FindingsHub: Sync {
+    /// The active findings of `generator` Security Hub holds (all pages); `None` when Security
+    /// Hub is not enabled in the account and region.
+    fn held(
+        &self,
+        generator: &str,
+    ) -> impl Future<Output = Result<Option<Vec<StoredFinding>>, PortError>> + Send;
+    /// Imports the plan's findings, dated `now` (100 a call).
+    fn import(
+        &self,
+        generator: &str,
+        plan: &ImportPlan,
+        now: i64,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }

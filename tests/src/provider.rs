@@ -145,6 +145,11 @@ impl Provider {
         rows
     }
 
+    /// The SNS topic the stack's connection notifications go to (named, not created).
+    pub fn topic_arn(&self) -> String {
+        format!("arn:aws:sns:{REGION}:{}:plgov-connections", self.account)
+    }
+
     /// The approver as the stack configures it, for this account, with `env` on top of the tables.
     pub fn approver(&self, env: &[(&str, &str)]) -> connection_approver::Approver {
         self.approver_via(&self.sdk, env)
@@ -156,9 +161,12 @@ impl Provider {
         sdk: &SdkConfig,
         env: &[(&str, &str)],
     ) -> connection_approver::Approver {
+        let topic = self.topic_arn();
         let mut vars: std::collections::HashMap<String, String> = [
             ("ALLOWLIST_TABLE", ALLOWLIST_TABLE),
             ("AUDIT_TABLE", AUDIT_TABLE),
+            ("ACCOUNT_ID", self.account.as_str()),
+            ("CONNECTION_TOPIC_ARN", topic.as_str()),
         ]
         .iter()
         .map(|(k, v)| ((*k).into(), (*v).into()))
@@ -215,11 +223,14 @@ impl Provider {
 
     /// The cost reporter as the stack configures it, for this account, with `env` on top.
     pub fn reporter(&self, env: &[(&str, &str)]) -> cost_reporter::Reporter {
-        let mut vars: std::collections::HashMap<String, String> =
-            [("COST_TABLE", COST_TABLE), ("AWS_REGION", REGION)]
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect();
+        let mut vars: std::collections::HashMap<String, String> = [
+            ("COST_TABLE", COST_TABLE),
+            ("AWS_REGION", REGION),
+            ("ACCOUNT_ID", self.account.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
         vars.extend(env.iter().map(|(k, v)| ((*k).into(), (*v).into())));
         let config = plgov_shared::config::CostConfig::from_lookup(|n| vars.get(n).cloned())
             .expect("valid config");

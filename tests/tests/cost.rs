@@ -8,6 +8,7 @@ use aws_sdk_ec2::types::VpcEndpointType;
 use plgov_integration_tests::*;
 use plgov_shared::domain::cost::{CostTotals, EndpointCost};
 use plgov_shared::domain::hour::Hour;
+use plgov_shared::domain::price_list::RateSource;
 use plgov_shared::domain::publishing::{HourRecord, Ledger};
 use plgov_shared::ports::CostLedger;
 use plgov_shared::tables::CostTable;
@@ -138,6 +139,12 @@ async fn an_hour_in_us_east_1_equals_the_hand_computed_figures() {
     assert_eq!(summary.traffic.queried, 3);
     assert_eq!(reporter.calls().count("GetMetricData"), 1);
     assert_eq!(reporter.calls().count("ListMetrics"), 1);
+    // The rates were read from the Price List: endpoint products and NAT Gateway, one page each.
+    assert_eq!(
+        summary.rates.as_ref().unwrap().source,
+        RateSource::PriceList
+    );
+    assert_eq!(reporter.calls().count("GetProducts"), 2);
 
     // The region's figures were published for the hour; no per-endpoint metrics by default.
     let metric = |name, endpoint| f.provider.cost_metric(name, endpoint, hour.start());
@@ -320,28 +327,35 @@ async fn unknown_region_bad_override_or_malformed_event_publish_nothing() {
         .handle(&json!({"hour": hour.to_string()}), now(), "run")
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("mars-east-1"), "{err}");
+    assert!(
+        err.to_string().starts_with(
+            "no prices for region mars-east-1: the Price List could not be used (Price List mars-east-1 VpcEndpoint-Hours: no record)"
+        ),
+        "{err}"
+    );
     assert_eq!(
         lambda_runtime::Diagnostic::from(err).error_type,
         "MissingPrice"
     );
-    assert_eq!(unknown.calls().total(), 0);
+    assert_eq!(
+        unknown.calls().count("PutMetricData") + unknown.calls().count("PutItem"),
+        0
+    );
 
-    // eu-central-1's NAT rate is not known: its endpoints are not priced and nothing is written.
-    let no_nat = f.provider.reporter(&[("AWS_REGION", "eu-central-1")]);
-    let err = no_nat
+    // eu-west-1 lists no Gateway Load Balancer endpoint rate: that endpoint cannot be priced, so
+    // nothing is priced or published (only the rates read are kept).
+    let no_gwlb = f.provider.reporter(&[("AWS_REGION", "eu-west-1")]);
+    let err = no_gwlb
         .handle(&json!({"hour": hour.to_string()}), now(), "run")
         .await
         .unwrap_err();
     assert!(
         err.to_string()
-            .contains("no natGb rate for region eu-central-1"),
+            .contains("no gwlbEndpointHour rate for region eu-west-1"),
         "{err}"
     );
-    assert_eq!(
-        no_nat.calls().count("PutMetricData") + no_nat.calls().count("PutItem"),
-        0
-    );
+    assert_eq!(no_gwlb.calls().count("PutMetricData"), 0);
+    assert_eq!(no_gwlb.calls().count("PutItem"), 1, "the rates only");
 
     let reporter = f.provider.reporter(&[]);
     for (event, error_type) in [
@@ -469,4 +483,104 @@ async fn a_publish_lost_after_the_cost_table_write_is_settled_from_cloudwatch_ne
         .unwrap();
     assert_eq!(again.metrics_published, 0);
     assert!(close(shown().await.unwrap(), settled.total.cost));
+}
+
+#[tokio::test]
+async fn a_region_the_builtin_table_lacks_is_priced_from_the_price_list_and_kept_a_day() {
+    let f = fleet().await;
+    let hour = priced_hour();
+    f.provider
+        .put_bytes_processed(&f.three_az, 100.0 * GIB, hour.start())
+        .await;
+    f.provider
+        .put_bytes_processed(&f.gwlb, 20.0 * GIB, hour.start())
+        .await;
+    // ap-southeast-5: endpoint $0.0117 per AZ-hour, data $0.01/GB, GWLB endpoint $0.0117/h and
+    // $0.0035/GB, NAT $0.05015 per hour and per GB (the Price List records of the emulator).
+    let reporter = f.provider.reporter(&[("AWS_REGION", "ap-southeast-5")]);
+    let event = json!({"hour": hour.to_string()});
+    let first = reporter.handle(&event, now(), "run-1").await.unwrap();
+    assert_eq!(first.rates.as_ref().unwrap().source, RateSource::PriceList);
+    assert_eq!(reporter.calls().count("GetProducts"), 2);
+    // 3 AZ, 100 GB: 3 x 0.0117 + 100 x 0.01 = 1.0351; NAT 100 x 0.05015 = 5.015
+    let c = &row(&first, &f.three_az).figures;
+    assert!(
+        close(c.cost, 1.0351) && close(c.nat_equivalent_cost, 5.015),
+        "{c:?}"
+    );
+    // GWLB, 20 GB: 0.0117 + 20 x 0.0035 = 0.0817
+    assert!(close(row(&first, &f.gwlb).figures.cost, 0.0817));
+    assert!(close(row(&first, &f.one_az).figures.cost, 0.0117));
+
+    // The same day: the rates kept in the cost table, no Price List call.
+    let second = reporter
+        .handle(&event, now() + 3_600, "run-2")
+        .await
+        .unwrap();
+    assert_eq!(reporter.calls().count("GetProducts"), 2);
+    let used = second.rates.as_ref().unwrap();
+    assert_eq!(used.source, RateSource::PriceListCache);
+    assert_eq!(
+        used.fetched_at.as_deref(),
+        Some(plgov_shared::domain::hour::format_utc(now()).as_str())
+    );
+    assert_eq!(second.total, first.total);
+
+    // Two days later the Price List cannot be reached: the rates it gave last, and why.
+    arm_fault(
+        json!({"operation": "GetProducts", "account": f.provider.account,
+        "error": "ThrottlingException", "count": 100}),
+    );
+    let later = reporter.handle(&event, now() + 2 * 86_400, "run-3").await;
+    disarm_faults(&f.provider.account);
+    let later = later.unwrap();
+    let used = later.rates.as_ref().unwrap();
+    assert_eq!(used.source, RateSource::PriceListCache);
+    assert!(
+        used.fallback_reason
+            .as_deref()
+            .unwrap()
+            .contains("ThrottlingException"),
+        "{used:?}"
+    );
+    assert_eq!(later.total, first.total);
+}
+
+#[tokio::test]
+async fn without_the_price_list_the_builtin_table_prices_or_the_error_is_clear() {
+    let f = fleet().await;
+    let hour = priced_hour();
+    let event = json!({"hour": hour.to_string()});
+    arm_fault(
+        json!({"operation": "GetProducts", "account": f.provider.account,
+        "error": "AccessDeniedException", "status": 400, "count": 100}),
+    );
+    // us-east-1 is in the built-in table: priced from it, and the result says why.
+    let reporter = f.provider.reporter(&[]);
+    let s = reporter.handle(&event, now(), "run-1").await;
+    // A region it lacks: nothing priced, an error that says what was tried.
+    let lacking = f.provider.reporter(&[("AWS_REGION", "eu-west-2")]);
+    let err = lacking.handle(&event, now(), "run-2").await;
+    disarm_faults(&f.provider.account);
+    let s = s.unwrap();
+    let used = s.rates.as_ref().unwrap();
+    assert_eq!(used.source, RateSource::BuiltIn);
+    assert!(
+        used.fallback_reason
+            .as_deref()
+            .unwrap()
+            .contains("AccessDeniedException"),
+        "{used:?}"
+    );
+    assert!(close(row(&s, &f.two_az).figures.cost, 0.02));
+    let err = err.unwrap_err().to_string();
+    assert!(
+        err.starts_with("no prices for region eu-west-2: the Price List could not be used (GetProducts failed: AccessDeniedException"),
+        "{err}"
+    );
+    assert!(err.contains("the built-in table does not have it"), "{err}");
+    assert_eq!(
+        lacking.calls().count("PutItem") + lacking.calls().count("PutMetricData"),
+        0
+    );
 }

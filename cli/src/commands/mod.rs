@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod cost;
 pub mod decide;
+pub mod findings;
 pub mod policy;
 pub mod reconcile;
 pub mod rules;

@@ -3,11 +3,16 @@
 
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
-use plgov_shared::adapters::{CallCounter, CloudWatchMetrics, CountedClients, Ec2Connections};
+use plgov_shared::adapters::{
+    CallCounter, CloudWatchMetrics, CountedClients, Ec2Connections, SecurityHubFindings,
+    securityhub_client,
+};
 use plgov_shared::config::ApproverConfig;
-use plgov_shared::events::{EventError, parse_trigger};
+use plgov_shared::events::{EventError, is_findings_request, parse_trigger};
 use plgov_shared::tables::{AllowlistTable, AuditTable};
+use plgov_shared::usecases::findings::FindingsError;
 use plgov_shared::usecases::reconcile::{ReconcileSummary, Reconciler};
+use plgov_shared::usecases::service_findings::{ServiceFindings, ServiceFindingsSummary};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -16,12 +21,20 @@ pub enum ApproverError {
     /// it straight to the dead-letter queue (no retries of asynchronous invocations).
     #[error(transparent)]
     InvalidEvent(#[from] EventError),
+    /// The findings run failed (an AWS call, or Security Hub required and not enabled).
+    #[error(transparent)]
+    Findings(#[from] FindingsError),
 }
 
 impl From<ApproverError> for Diagnostic {
     fn from(err: ApproverError) -> Self {
-        let error_type = match err {
+        let error_type = match &err {
             ApproverError::InvalidEvent(_) => "InvalidEvent",
+            ApproverError::Findings(FindingsError::SecurityHubNotEnabled) => {
+                "SecurityHubNotEnabled"
+            }
+            ApproverError::Findings(FindingsError::Port(e)) if e.retryable => "RetryableAwsError",
+            ApproverError::Findings(FindingsError::Port(_)) => "AwsError",
         };
         Diagnostic {
             error_type: error_type.into(),
@@ -37,6 +50,7 @@ pub struct Approver {
     allowlist: AllowlistTable,
     audit: AuditTable,
     metrics: CloudWatchMetrics,
+    hub: SecurityHubFindings,
     calls: CallCounter,
 }
 
@@ -53,6 +67,11 @@ impl Approver {
             allowlist: AllowlistTable::new(dynamodb.clone(), &config.allowlist_table),
             audit: AuditTable::new(dynamodb, &config.audit_table),
             metrics: CloudWatchMetrics::new(cloudwatch, &config.metrics_namespace),
+            hub: SecurityHubFindings::new(
+                securityhub_client(sdk, &calls),
+                config.account_id.clone(),
+                sdk.region().map_or("us-east-1", |r| r.as_ref()),
+            ),
             config,
             calls,
         }
@@ -100,5 +119,38 @@ impl Approver {
             "reconciled"
         );
         Ok(summary)
+    }
+
+    /// The hourly findings run (`{"action": "findings"}`) at epoch second `now`.
+    pub async fn findings(&self, now: i64) -> Result<ServiceFindingsSummary, ApproverError> {
+        let run = ServiceFindings {
+            connections: &self.connections,
+            allowlist: &self.allowlist,
+            hub: &self.hub,
+            metrics: &self.metrics,
+            reconcile: &self.config.reconcile,
+            settings: &self.config.findings,
+        };
+        let summary = run
+            .run(now)
+            .await
+            .inspect_err(|err| tracing::error!(error = %err, "findings not reported"))?;
+        tracing::info!(services = summary.services, findings = summary.findings.findings.len(),
+            security_hub = %summary.findings.security_hub, imported = summary.findings.imported,
+            archived = summary.findings.archived, principal_changes = summary.principal_changes.len(),
+            aws_calls = ?self.calls.snapshot(), "findings reported");
+        Ok(summary)
+    }
+
+    /// Any event: the findings run for `{"action": "findings"}`, a reconcile otherwise.
+    pub async fn respond(&self, event: &Value, now: i64) -> Result<Value, ApproverError> {
+        let findings = is_findings_request(event)
+            .inspect_err(|err| tracing::error!(error = %err, "event rejected"))?;
+        let result = if findings {
+            serde_json::to_value(self.findings(now).await?)
+        } else {
+            serde_json::to_value(self.handle(event, now).await?)
+        };
+        Ok(result.expect("summaries serialize"))
     }
 }

@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let approver = Approver::new(&sdk, config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let approver = &approver;
-        async move { approver.handle(&event.payload, epoch_now()).await }
+        async move { approver.respond(&event.payload, epoch_now()).await }
     }))
     .await
 }

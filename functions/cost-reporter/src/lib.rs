@@ -4,12 +4,14 @@
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use plgov_shared::adapters::{
-    CallCounter, CloudWatchMetrics, CloudWatchUsage, CountedClients, Ec2Endpoints,
+    CallCounter, CloudWatchMetrics, CloudWatchUsage, CountedClients, Ec2Endpoints, PriceListApi,
+    SecurityHubFindings, pricing_client, securityhub_client,
 };
 use plgov_shared::config::CostConfig;
 use plgov_shared::events::{EventError, parse_cost_event};
 use plgov_shared::tables::CostTable;
 use plgov_shared::usecases::cost::{CostError, CostReporter, CostSummary};
+use plgov_shared::usecases::findings::FindingsError;
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,9 @@ impl From<ReporterError> for Diagnostic {
             ReporterError::Cost(CostError::Pricing(_) | CostError::MissingRates(_)) => {
                 "MissingPrice"
             }
+            ReporterError::Cost(CostError::Findings(FindingsError::SecurityHubNotEnabled)) => {
+                "SecurityHubNotEnabled"
+            }
             ReporterError::Cost(e) if e.retryable() => "RetryableAwsError",
             ReporterError::Cost(_) => "AwsError",
         };
@@ -41,6 +46,8 @@ impl From<ReporterError> for Diagnostic {
 /// Clients and configuration, built once in the init phase.
 pub struct Reporter {
     config: CostConfig,
+    prices: PriceListApi,
+    hub: SecurityHubFindings,
     inventory: Ec2Endpoints,
     usage: CloudWatchUsage,
     ledger: CostTable,
@@ -57,6 +64,12 @@ impl Reporter {
             cloudwatch,
         } = CountedClients::new(sdk, &calls);
         Self {
+            prices: PriceListApi::new(pricing_client(sdk, &calls, &config.settings.region)),
+            hub: SecurityHubFindings::new(
+                securityhub_client(sdk, &calls),
+                config.account_id.clone(),
+                &config.settings.region,
+            ),
             inventory: Ec2Endpoints::new(ec2),
             usage: CloudWatchUsage::new(cloudwatch.clone()),
             ledger: CostTable::new(dynamodb, &config.cost_table),
@@ -82,6 +95,8 @@ impl Reporter {
         let request = parse_cost_event(event, now)
             .inspect_err(|err| tracing::error!(error = %err, "event rejected"))?;
         let reporter = CostReporter {
+            prices: &self.prices,
+            hub: &self.hub,
             inventory: &self.inventory,
             usage: &self.usage,
             ledger: &self.ledger,

@@ -32,3 +32,28 @@ impl CountedClients {
         }
     }
 }
+
+/// A Price List client at the Query API endpoint nearest to `region`, counting its calls.
+pub fn pricing_client(
+    sdk: &SdkConfig,
+    counter: &CallCounter,
+    region: &str,
+) -> aws_sdk_pricing::Client {
+    aws_sdk_pricing::Client::from_conf(
+        aws_sdk_pricing::config::Builder::from(sdk)
+            .region(aws_sdk_pricing::config::Region::new(
+                super::pricing::price_list_region(region),
+            ))
+            .interceptor(counter.clone())
+            .build(),
+    )
+}
+
+/// A Security Hub client, counting its calls.
+pub fn securityhub_client(sdk: &SdkConfig, counter: &CallCounter) -> aws_sdk_securityhub::Client {
+    aws_sdk_securityhub::Client::from_conf(
+        aws_sdk_securityhub::config::Builder::from(sdk)
+            .interceptor(counter.clone())
+            .build(),
+    )
+}

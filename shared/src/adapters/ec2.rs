@@ -5,6 +5,7 @@ use aws_sdk_ec2::types::Filter;
 use super::sdk_error::port_error;
 use crate::domain::cost::EndpointKind;
 use crate::domain::decision::Connection;
+use crate::domain::findings::ServiceSetup;
 use crate::domain::inventory::Endpoint;
 use crate::domain::{AccountId, ConnectionState, EndpointId, ServiceId};
 use crate::ports::{ConnectionList, Connections, PortError, Unsuccessful};
@@ -172,6 +173,101 @@ impl Connections for Ec2Connections {
             .map_err(|e| port_error("RejectVpcEndpointConnections", e))?;
         unsuccessful("RejectVpcEndpointConnections", out.unsuccessful())
     }
+
+    async fn service_setups(
+        &self,
+        services: Option<&[ServiceId]>,
+    ) -> Result<Vec<ServiceSetup>, PortError> {
+        if services.is_some_and(<[ServiceId]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        let mut acceptance = std::collections::BTreeMap::new();
+        // Asked by id, an id the account does not own would fail the call: all are listed.
+        let mut pages = self
+            .client
+            .describe_vpc_endpoint_service_configurations()
+            .max_results(PAGE_SIZE)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| port_error("DescribeVpcEndpointServiceConfigurations", e))?;
+            for c in page.service_configurations() {
+                if let Some(id) = c.service_id() {
+                    acceptance.insert(id.to_owned(), c.acceptance_required().unwrap_or(false));
+                }
+            }
+        }
+        let mut topics: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut pages = self
+            .client
+            .describe_vpc_endpoint_connection_notifications()
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| port_error("DescribeVpcEndpointConnectionNotifications", e))?;
+            for n in page.connection_notification_set() {
+                if let (Some(service), Some(topic)) =
+                    (n.service_id(), n.connection_notification_arn())
+                {
+                    topics
+                        .entry(service.to_owned())
+                        .or_default()
+                        .push(topic.to_owned());
+                }
+            }
+        }
+        let owned: Vec<ServiceId> = acceptance
+            .keys()
+            .filter_map(|id| ServiceId::parse(id).ok())
+            .filter(|id| services.is_none_or(|wanted| wanted.contains(id)))
+            .collect();
+        let mut out = Vec::new();
+        for service in &owned {
+            let mut principals = Vec::new();
+            let mut pages = self
+                .client
+                .describe_vpc_endpoint_service_permissions()
+                .service_id(service.as_str())
+                .max_results(PAGE_SIZE)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| port_error("DescribeVpcEndpointServicePermissions", e))?;
+                principals.extend(
+                    page.allowed_principals()
+                        .iter()
+                        .filter_map(|p| p.principal().map(str::to_owned)),
+                );
+            }
+            out.push(ServiceSetup {
+                service: service.clone(),
+                acceptance_required: acceptance[service.as_str()],
+                allowed_principals: principals,
+                notification_topics: topics.remove(service.as_str()).unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn change_principals(
+        &self,
+        service: &ServiceId,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), PortError> {
+        self.client
+            .modify_vpc_endpoint_service_permissions()
+            .service_id(service.as_str())
+            .set_add_allowed_principals((!add.is_empty()).then(|| add.to_vec()))
+            .set_remove_allowed_principals((!remove.is_empty()).then(|| remove.to_vec()))
+            .send()
+            .await
+            .map_err(|e| port_error("ModifyVpcEndpointServicePermissions", e))?;
+        Ok(())
+    }
 }
 
 /// The account's VPC endpoints, for pricing.
@@ -218,6 +314,7 @@ impl crate::ports::EndpointInventory for Ec2Endpoints {
                     },
                     // Raw string: the SDK's enum cannot parse the camelCase states.
                     state: e.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    policy: e.policy_document().map(str::to_owned),
                 });
             }
         }

@@ -7,14 +7,17 @@ use std::sync::Mutex;
 use crate::domain::allowlist::Allowlist;
 use crate::domain::audit::{AuditRecord, DecisionRecord, OutcomeRecord};
 use crate::domain::decision::Connection;
+use crate::domain::findings::{ImportPlan, ServiceSetup, StoredFinding};
 use crate::domain::hour::Hour;
 use crate::domain::inventory::{Endpoint, InventoryRecord};
 use crate::domain::metrics::MetricPoint;
+use crate::domain::price_list::CachedRates;
 use crate::domain::publishing::{HourRecord, MetricKey};
 use crate::domain::{ConnectionState, EndpointId, ServiceId};
 use crate::ports::{
     AllowlistStore, AuditLog, ConnectionList, Connections, CostLedger, EndpointInventory,
-    EndpointRecord, LedgerRead, Metrics, PortError, Unsuccessful, UsageSource,
+    EndpointRecord, FindingsHub, LedgerRead, Metrics, PortError, PriceList, Unsuccessful,
+    UsageSource,
 };
 use crate::tables::{RawItem, RawValue, allowlist, audit};
 
@@ -35,6 +38,8 @@ pub struct MemoryConnections {
     pub calls: Mutex<Vec<(&'static str, usize)>>,
     /// (operation, service) pairs that fail; a `None` service fails for every service.
     pub failing: Mutex<Vec<(&'static str, Option<ServiceId>)>>,
+    /// Each service's acceptance, allowed principals and notification topics.
+    pub setups: Mutex<Vec<ServiceSetup>>,
 }
 
 impl MemoryConnections {
@@ -170,6 +175,45 @@ impl Connections for MemoryConnections {
             ],
             ConnectionState::Rejected,
         ))
+    }
+
+    async fn service_setups(
+        &self,
+        services: Option<&[ServiceId]>,
+    ) -> Result<Vec<ServiceSetup>, PortError> {
+        self.check("DescribeVpcEndpointServiceConfigurations", None, 0)?;
+        let setups: Vec<ServiceSetup> = self
+            .setups
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| services.is_none_or(|wanted| wanted.contains(&s.service)))
+            .cloned()
+            .collect();
+        for s in &setups {
+            self.check("DescribeVpcEndpointServicePermissions", Some(&s.service), 0)?;
+        }
+        Ok(setups)
+    }
+
+    async fn change_principals(
+        &self,
+        service: &ServiceId,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), PortError> {
+        self.check(
+            "ModifyVpcEndpointServicePermissions",
+            Some(service),
+            add.len() + remove.len(),
+        )?;
+        for s in self.setups.lock().unwrap().iter_mut() {
+            if &s.service == service {
+                s.allowed_principals.retain(|p| !remove.contains(p));
+                s.allowed_principals.extend(add.iter().cloned());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -399,6 +443,7 @@ impl UsageSource for MemoryUsage {
 pub struct MemoryLedger {
     pub hours: Mutex<BTreeMap<Hour, HourRecord>>,
     pub inventory: Mutex<InventoryRecord>,
+    pub rates: Mutex<Option<CachedRates>>,
     pub writes: Mutex<usize>,
     pub failing_writes: Mutex<bool>,
 }
@@ -426,6 +471,7 @@ impl CostLedger for MemoryLedger {
                 })
                 .collect(),
             inventory: self.inventory.lock().unwrap().clone(),
+            rates: self.rates.lock().unwrap().clone(),
         })
     }
 
@@ -455,6 +501,122 @@ impl CostLedger for MemoryLedger {
         _endpoints_changed: bool,
     ) -> Result<(), PortError> {
         *self.inventory.lock().unwrap() = record.clone();
+        Ok(())
+    }
+
+    async fn recorded(
+        &self,
+        _region: &str,
+        first: Hour,
+        last: Hour,
+    ) -> Result<(BTreeMap<EndpointId, f64>, Vec<Hour>), PortError> {
+        let hours = self.hours.lock().unwrap();
+        let mut bytes = BTreeMap::new();
+        for r in hours.range(first..=last).map(|(_, r)| r) {
+            for (id, b) in &r.bytes {
+                *bytes.entry(id.clone()).or_insert(0.0) += b;
+            }
+        }
+        Ok((bytes, hours.range(first..=last).map(|(h, _)| *h).collect()))
+    }
+
+    async fn write_rates(&self, _region: &str, rates: &CachedRates) -> Result<(), PortError> {
+        *self.rates.lock().unwrap() = Some(rates.clone());
+        Ok(())
+    }
+}
+
+/// The Price List: the records it answers for any region, or a failure; counts the calls.
+#[derive(Debug, Default)]
+pub struct MemoryPriceList {
+    pub records: Mutex<Vec<String>>,
+    pub failing: Mutex<bool>,
+    calls: Mutex<usize>,
+}
+
+impl MemoryPriceList {
+    pub fn new(records: Vec<String>) -> Self {
+        Self {
+            records: Mutex::new(records),
+            ..Default::default()
+        }
+    }
+
+    pub fn failing() -> Self {
+        Self {
+            failing: Mutex::new(true),
+            ..Default::default()
+        }
+    }
+
+    /// Forgets the records whose usage type ends with `suffix`.
+    pub fn drop_records_ending(&self, suffix: &str) {
+        let quoted = format!("{suffix}\"");
+        self.records
+            .lock()
+            .unwrap()
+            .retain(|r| !r.contains(&quoted));
+    }
+
+    pub fn calls(&self) -> usize {
+        *self.calls.lock().unwrap()
+    }
+}
+
+impl PriceList for MemoryPriceList {
+    async fn region_records(&self, _region: &str) -> Result<Vec<String>, PortError> {
+        *self.calls.lock().unwrap() += 1;
+        if *self.failing.lock().unwrap() {
+            return Err(injected("GetProducts"));
+        }
+        Ok(self.records.lock().unwrap().clone())
+    }
+}
+
+/// Security Hub: the findings imported, by key (`None` in `enabled`: not enabled).
+#[derive(Debug)]
+pub struct MemoryHub {
+    pub enabled: Mutex<bool>,
+    pub held: Mutex<BTreeMap<String, StoredFinding>>,
+    /// Findings per import call.
+    pub imports: Mutex<Vec<usize>>,
+}
+
+impl Default for MemoryHub {
+    fn default() -> Self {
+        Self {
+            enabled: Mutex::new(true),
+            held: Mutex::default(),
+            imports: Mutex::default(),
+        }
+    }
+}
+
+impl FindingsHub for MemoryHub {
+    async fn held(&self, _generator: &str) -> Result<Option<Vec<StoredFinding>>, PortError> {
+        if !*self.enabled.lock().unwrap() {
+            return Ok(None);
+        }
+        Ok(Some(self.held.lock().unwrap().values().cloned().collect()))
+    }
+
+    async fn import(&self, _generator: &str, plan: &ImportPlan, now: i64) -> Result<(), PortError> {
+        self.imports.lock().unwrap().push(plan.items.len());
+        let mut held = self.held.lock().unwrap();
+        for item in &plan.items {
+            held.insert(
+                item.finding.key(),
+                StoredFinding {
+                    finding: item.finding.clone(),
+                    fingerprint: item.finding.fingerprint(),
+                    active: item.active,
+                    created_at: item
+                        .created_at
+                        .clone()
+                        .unwrap_or_else(|| crate::domain::hour::format_utc(now)),
+                },
+            );
+        }
         Ok(())
     }
 }

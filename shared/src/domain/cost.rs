@@ -356,7 +356,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::domain::pricing::PriceBook;
+    use crate::domain::pricing::{PriceBook, RegionRates};
 
     const GIB: f64 = BYTES_PER_GB;
 
@@ -475,9 +475,13 @@ mod tests {
     #[test]
     fn missing_rates_are_errors_not_guesses() {
         let book = PriceBook::builtin();
+        let no_nat_gb = RegionRates {
+            nat_gb: None,
+            ..book.rates("eu-central-1").unwrap().clone()
+        };
         let hour = price_hour(
             &[usage("vpce-0a", EndpointKind::Interface, 1, 1.0)],
-            book.rates("eu-central-1").unwrap(),
+            &no_nat_gb,
             "eu-central-1",
             0.0,
         );

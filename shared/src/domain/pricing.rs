@@ -1,12 +1,13 @@
 //! The price book: per region the rates of VPC endpoints, their tiered data processing and
-//! the NAT Gateway they replace. Built-in values come from the AWS price pages and Price List
-//! API as recorded in the team's AWS facts (section 3); `PRICING_OVERRIDES` can replace any of
-//! them or add a region. A rate that is not known is `None` and pricing with it is an error
-//! naming the region and the rate: never a guess.
+//! the NAT Gateway they replace. The cost reporter reads a region's rates from the AWS Price
+//! List (`domain::price_list`); the built-in table below is its offline fallback, with the same
+//! figures as the Price List records in the emulator's fixture (a unit test holds them equal).
+//! `PRICING_OVERRIDES` can replace any rate or add a region. A rate that is not known is `None`
+//! and pricing with it is an error naming the region and the rate: never a guess.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// GB in the binary sense the price list uses: 2^30 bytes.
@@ -14,15 +15,15 @@ pub const BYTES_PER_GB: f64 = 1_073_741_824.0;
 
 /// One data processing tier: this rate applies up to `up_to_gb` of the month's region total
 /// (`None`: without limit).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tier {
     pub up_to_gb: Option<f64>,
     pub usd_per_gb: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegionRates {
     /// Interface endpoint, per endpoint per AZ per hour.
     pub endpoint_az_hour: Option<f64>,
@@ -37,8 +38,8 @@ pub struct RegionRates {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PricingError {
-    #[error("no prices for region {region}: add it to PRICING_OVERRIDES")]
-    UnknownRegion { region: String },
+    #[error("no prices for region {region}: {why}; set them in PRICING_OVERRIDES")]
+    UnknownRegion { region: String, why: String },
     #[error("no {rate} rate for region {region}: set it in PRICING_OVERRIDES")]
     MissingRate { region: String, rate: &'static str },
     #[error("PRICING_OVERRIDES: {0}")]
@@ -82,22 +83,22 @@ pub struct PriceBook {
 }
 
 impl PriceBook {
-    /// The built-in rates (USD, AWS facts section 3: AWS PrivateLink and NAT Gateway pricing pages,
-    /// Price List API `AmazonVPC` `*-VpcEndpoint-Hours`/`-Bytes` and `AmazonEC2` `NAT Gateway`).
+    /// The built-in rates (USD, from the Price List records of `AmazonVPC` `*-VpcEndpoint-Hours`/
+    /// `-Bytes` and `AmazonEC2` `NAT Gateway`; see the emulator fixture's SOURCES.md).
     pub fn builtin() -> Self {
         let mut regions = BTreeMap::new();
         let mut us_east_1 = region(0.010, Some(0.045));
-        // Gateway Load Balancer endpoint, us-east-1 only in the facts: $0.01/h, $0.0035/GB.
+        // Gateway Load Balancer endpoints: only where their records were confirmed.
         us_east_1.gwlb_endpoint_hour = Some(0.01);
         us_east_1.gwlb_gb = Some(0.0035);
         regions.insert("us-east-1".to_owned(), us_east_1);
         regions.insert("us-east-2".to_owned(), region(0.010, Some(0.045)));
         regions.insert("us-west-2".to_owned(), region(0.010, Some(0.045)));
-        // eu-west-1's endpoint rate is unconfirmed in the facts; override it if it differs.
         regions.insert("eu-west-1".to_owned(), region(0.011, Some(0.048)));
-        // eu-central-1's NAT Gateway rates are unconfirmed: left unknown, not guessed.
-        regions.insert("eu-central-1".to_owned(), region(0.012, None));
-        regions.insert("ap-southeast-1".to_owned(), region(0.013, Some(0.059)));
+        regions.insert("eu-central-1".to_owned(), region(0.012, Some(0.052)));
+        let mut ap_southeast_1 = region(0.013, Some(0.059));
+        ap_southeast_1.gwlb_endpoint_hour = Some(0.013);
+        regions.insert("ap-southeast-1".to_owned(), ap_southeast_1);
         regions.insert("ap-northeast-1".to_owned(), region(0.014, Some(0.062)));
         Self { regions }
     }
@@ -107,13 +108,38 @@ impl PriceBook {
             .get(region)
             .ok_or_else(|| PricingError::UnknownRegion {
                 region: region.to_owned(),
+                why: "the built-in table does not have it".into(),
             })
     }
 
-    /// Applies `PRICING_OVERRIDES`: `{"<region>": {"endpointAzHour": 0.01, "natHour": .., "natGb": ..,
-    /// "gwlbEndpointHour": .., "gwlbGb": .., "dataTiers": [{"upToGb": 1048576, "usdPerGb": 0.01}, ..,
-    /// {"upToGb": null, "usdPerGb": 0.004}]}}`. Fields left out keep the built-in value.
-    pub fn with_overrides(mut self, json: &str) -> Result<Self, PricingError> {
+    /// The regions it has.
+    pub fn regions(&self) -> impl Iterator<Item = (&str, &RegionRates)> {
+        self.regions.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// One region's rates given in `PRICING_OVERRIDES`: each one set wins over every source.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct RegionOverride {
+    endpoint_az_hour: Option<f64>,
+    nat_hour: Option<f64>,
+    nat_gb: Option<f64>,
+    gwlb_endpoint_hour: Option<f64>,
+    gwlb_gb: Option<f64>,
+    data_tiers: Option<Vec<Tier>>,
+}
+
+/// `PRICING_OVERRIDES`, parsed and validated once: `{"<region>": {"endpointAzHour": 0.01,
+/// "natHour": .., "natGb": .., "gwlbEndpointHour": .., "gwlbGb": .., "dataTiers": [{"upToGb":
+/// 1048576, "usdPerGb": 0.01}, .., {"upToGb": null, "usdPerGb": 0.004}]}}`. A rate it sets wins
+/// over the Price List and the built-in table; the rates it leaves out come from them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PricingOverrides {
+    regions: BTreeMap<String, RegionOverride>,
+}
+
+impl PricingOverrides {
+    pub fn parse(json: &str) -> Result<Self, PricingError> {
         let invalid = |m: String| PricingError::InvalidOverride(m);
         let value: Value =
             serde_json::from_str(json).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
@@ -122,6 +148,7 @@ impl PriceBook {
                 "expected an object of regions, e.g. {\"us-east-1\": {\"natGb\": 0.045}}".into(),
             ));
         };
+        let mut out = Self::default();
         for (name, fields) in regions {
             if name.is_empty()
                 || !name
@@ -133,26 +160,16 @@ impl PriceBook {
             let Value::Object(fields) = fields else {
                 return Err(invalid(format!("{name}: expected an object of rates")));
             };
-            let rates = self
-                .regions
-                .entry(name.clone())
-                .or_insert_with(|| RegionRates {
-                    endpoint_az_hour: None,
-                    data_tiers: standard_tiers(),
-                    nat_hour: None,
-                    nat_gb: None,
-                    gwlb_endpoint_hour: None,
-                    gwlb_gb: None,
-                });
+            let mut o = RegionOverride::default();
             for (field, v) in fields {
                 let path = format!("{name}.{field}");
                 match field.as_str() {
-                    "endpointAzHour" => rates.endpoint_az_hour = Some(rate(&path, &v)?),
-                    "natHour" => rates.nat_hour = Some(rate(&path, &v)?),
-                    "natGb" => rates.nat_gb = Some(rate(&path, &v)?),
-                    "gwlbEndpointHour" => rates.gwlb_endpoint_hour = Some(rate(&path, &v)?),
-                    "gwlbGb" => rates.gwlb_gb = Some(rate(&path, &v)?),
-                    "dataTiers" => rates.data_tiers = tiers(&path, &v)?,
+                    "endpointAzHour" => o.endpoint_az_hour = Some(rate(&path, &v)?),
+                    "natHour" => o.nat_hour = Some(rate(&path, &v)?),
+                    "natGb" => o.nat_gb = Some(rate(&path, &v)?),
+                    "gwlbEndpointHour" => o.gwlb_endpoint_hour = Some(rate(&path, &v)?),
+                    "gwlbGb" => o.gwlb_gb = Some(rate(&path, &v)?),
+                    "dataTiers" => o.data_tiers = Some(tiers(&path, &v)?),
                     _ => {
                         return Err(invalid(format!(
                             "{path}: unknown rate (expected endpointAzHour, natHour, natGb, gwlbEndpointHour, gwlbGb or dataTiers)"
@@ -160,8 +177,45 @@ impl PriceBook {
                     }
                 }
             }
+            out.regions.insert(name, o);
         }
-        Ok(self)
+        Ok(out)
+    }
+
+    /// Whether it sets any rate of `region`.
+    pub fn has(&self, region: &str) -> bool {
+        self.regions.contains_key(region)
+    }
+
+    /// `rates` with the region's overrides applied; `None` when neither has the region. A
+    /// region known only here gets the data tiers AWS states for every region (AWS facts 3)
+    /// unless it sets its own, and no other rate it does not set.
+    pub fn apply(&self, region: &str, rates: Option<RegionRates>) -> Option<RegionRates> {
+        let Some(o) = self.regions.get(region) else {
+            return rates;
+        };
+        let mut r = rates.unwrap_or_else(|| RegionRates {
+            endpoint_az_hour: None,
+            data_tiers: standard_tiers(),
+            nat_hour: None,
+            nat_gb: None,
+            gwlb_endpoint_hour: None,
+            gwlb_gb: None,
+        });
+        let set = |value: Option<f64>, into: &mut Option<f64>| {
+            if value.is_some() {
+                *into = value;
+            }
+        };
+        set(o.endpoint_az_hour, &mut r.endpoint_az_hour);
+        set(o.nat_hour, &mut r.nat_hour);
+        set(o.nat_gb, &mut r.nat_gb);
+        set(o.gwlb_endpoint_hour, &mut r.gwlb_endpoint_hour);
+        set(o.gwlb_gb, &mut r.gwlb_gb);
+        if let Some(t) = &o.data_tiers {
+            r.data_tiers = t.clone();
+        }
+        Some(r)
     }
 }
 
@@ -248,31 +302,33 @@ mod tests {
             Some(0.014)
         );
         assert_eq!(
-            book.rates("eu-central-1").unwrap().nat_gb,
-            None,
-            "unconfirmed: unknown, not guessed"
-        );
-        assert_eq!(
             book.rates("sa-east-1").unwrap_err().to_string(),
-            "no prices for region sa-east-1: add it to PRICING_OVERRIDES"
+            "no prices for region sa-east-1: the built-in table does not have it; set them in PRICING_OVERRIDES"
         );
     }
 
     #[test]
     fn overrides_replace_and_add() {
-        let book = PriceBook::builtin()
-            .with_overrides(r#"{"eu-central-1": {"natHour": 0.052, "natGb": 0.052}, "sa-east-1": {"endpointAzHour": 0.015, "natGb": 0.093,
+        let o = PricingOverrides::parse(r#"{"eu-central-1": {"natHour": 0.06, "natGb": 0.061}, "sa-east-1": {"endpointAzHour": 0.015, "natGb": 0.093,
                 "dataTiers": [{"upToGb": 100, "usdPerGb": 0.02}, {"upToGb": null, "usdPerGb": 0.01}]}}"#)
             .unwrap();
-        assert_eq!(book.rates("eu-central-1").unwrap().nat_gb, Some(0.052));
-        assert_eq!(
-            book.rates("eu-central-1").unwrap().endpoint_az_hour,
-            Some(0.012),
-            "kept"
-        );
-        let sa = book.rates("sa-east-1").unwrap();
+        let book = PriceBook::builtin();
+        let eu = o
+            .apply("eu-central-1", book.rates("eu-central-1").ok().cloned())
+            .unwrap();
+        assert_eq!(eu.nat_gb, Some(0.061));
+        assert_eq!(eu.endpoint_az_hour, Some(0.012), "kept");
+        let sa = o.apply("sa-east-1", None).unwrap();
         assert_eq!(sa.data_tiers.len(), 2);
-        assert_eq!(sa.nat_hour, None);
+        assert_eq!((sa.endpoint_az_hour, sa.nat_hour), (Some(0.015), None));
+        assert!(o.has("sa-east-1") && !o.has("us-east-1"));
+        assert_eq!(o.apply("ap-south-1", None), None, "nowhere: none");
+        let us = book.rates("us-east-1").unwrap().clone();
+        assert_eq!(
+            o.apply("us-east-1", Some(us.clone())),
+            Some(us),
+            "not overridden"
+        );
     }
 
     #[test]
@@ -311,10 +367,7 @@ mod tests {
             ),
         ];
         for (json, expected) in cases {
-            let err = PriceBook::builtin()
-                .with_overrides(json)
-                .unwrap_err()
-                .to_string();
+            let err = PricingOverrides::parse(json).unwrap_err().to_string();
             assert!(err.starts_with("PRICING_OVERRIDES: "), "{err}");
             assert!(err.contains(expected), "{err} should contain {expected}");
         }
@@ -334,10 +387,10 @@ mod edge_properties {
         #[test]
         fn arbitrary_overrides_never_panic_or_go_negative(text in "\\PC{0,80}", n in proptest::num::f64::ANY, field in
             prop_oneof![Just("endpointAzHour"), Just("natGb"), Just("natHour"), Just("gwlbGb"), Just("bogus")]) {
-            let _ = PriceBook::builtin().with_overrides(&text);
+            let _ = PricingOverrides::parse(&text);
             let json = format!(r#"{{"us-east-1": {{"{field}": {}}}}}"#, serde_json::to_string(&n).unwrap_or_else(|_| "null".into()));
-            if let Ok(book) = PriceBook::builtin().with_overrides(&json) {
-                let r = book.rates("us-east-1").unwrap();
+            if let Ok(o) = PricingOverrides::parse(&json) {
+                let r = o.apply("us-east-1", PriceBook::builtin().rates("us-east-1").ok().cloned()).unwrap();
                 for rate in [r.endpoint_az_hour, r.nat_gb, r.nat_hour, r.gwlb_gb].into_iter().flatten() {
                     prop_assert!(rate.is_finite() && rate >= 0.0);
                 }

@@ -8,6 +8,8 @@
 //! | EventBridge CloudTrail `CreateVpcEndpoint` | the service named in the request or response, or all |
 //! | SNS connection notification (`Records[].Sns.Message`) | ids found in the messages, or all |
 //! | direct invoke `{"action": "reconcile", "serviceIds": [..], "dryRun": bool}` | those |
+//!
+//! `{"action": "findings"}` (the hourly findings rule) is not a reconcile: `is_findings_request`.
 
 use std::collections::BTreeSet;
 
@@ -52,6 +54,22 @@ fn trigger(kind: TriggerKind, services: ServiceSelection) -> Trigger {
         services,
         dry_run: false,
     }
+}
+
+/// The findings run's event: exactly `{"action": "findings"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingsInvoke {
+    #[allow(dead_code)]
+    action: String,
+}
+
+/// Whether `event` asks for the findings run (`{"action": "findings"}`, nothing else in it).
+pub fn is_findings_request(event: &Value) -> Result<bool, EventError> {
+    if event.get("action") != Some(&Value::String("findings".into())) {
+        return Ok(false);
+    }
+    read::<FindingsInvoke>(event, "findings invoke").map(|_| true)
 }
 
 /// Parses any trigger of the approver.
@@ -184,7 +202,7 @@ fn direct(event: &Value) -> Result<Trigger, EventError> {
     let invoke: DirectInvoke = read(event, "direct invoke")?;
     if invoke.action != "reconcile" {
         return err(format!(
-            "unsupported `action` {:?}: expected \"reconcile\"",
+            "unsupported `action` {:?}: expected \"reconcile\" or \"findings\"",
             invoke.action
         ));
     }
@@ -481,5 +499,24 @@ mod edge_properties {
             let expected = ServiceId::parse(&format!("vpce-svc-{inserted}")).unwrap();
             prop_assert!(ServiceId::find_all(&with_id).contains(&expected));
         }
+    }
+}
+
+#[cfg(test)]
+mod findings_request_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_exactly_the_findings_action_is_a_findings_request() {
+        assert!(is_findings_request(&json!({"action": "findings"})).unwrap());
+        assert!(
+            !is_findings_request(&json!({"action": "reconcile", "serviceIds": ["vpce-svc-0a"]}))
+                .unwrap()
+        );
+        assert!(!is_findings_request(&json!({"detail-type": "Scheduled Event"})).unwrap());
+        let err = is_findings_request(&json!({"action": "findings", "dryRun": true})).unwrap_err();
+        assert!(err.to_string().contains("unknown field `dryRun`"), "{err}");
     }
 }

@@ -9,10 +9,12 @@
 //! | `bytes#<ISO hour>#<NNN>` | `BytesProcessed` of the endpoints with traffic in the hour, as last queried (`bytes`: id to number) |
 //! | `inventory` | when the inventory was last looked at (`confirmed_at`), the endpoints gone since with their last provisioned sighting (`departed`), `chunks` |
 //! | `inventory#<NNN>` | the endpoints provisioned at the last look (`endpoints`) |
+//! | `rates` | the region's rates as last read from the Price List (`rates`: JSON of `RegionRates`), `fetched_at` |
 //!
 //! An hour record is written only if its `version` is still the one read, so two runs pricing
 //! the same hour never interleave their ledgers. Records expire through the table's TTL
-//! (`expires_at`): hours after 100 days, byte chunks after 3 days (no later run needs them).
+//! (`expires_at`): hours after 100 days, byte chunks after 8 days (the findings read the last 7), the
+//! rates after 30 (past their day they serve only when the Price List cannot be read).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,11 +25,15 @@ use crate::domain::EndpointId;
 use crate::domain::cost::{CostTotals, EndpointKind};
 use crate::domain::hour::Hour;
 use crate::domain::inventory::{Endpoint, InventoryRecord, Sighting};
+use crate::domain::price_list::CachedRates;
+use crate::domain::pricing::RegionRates;
 use crate::domain::publishing::{HourRecord, Ledger, MetricKey, Pending};
 use crate::ports::{CostLedger, LedgerRead, PortError};
 
 const HOUR_KEPT_SECS: i64 = 100 * 86_400;
-const BYTES_KEPT_SECS: i64 = 3 * 86_400;
+/// Eight days: the consumer findings look back over seven.
+const BYTES_KEPT_SECS: i64 = 8 * 86_400;
+const RATES_KEPT_SECS: i64 = 30 * 86_400;
 /// Entries per chunk item, well inside DynamoDB's 400 KB item limit.
 const BYTES_PER_CHUNK: usize = 6_000;
 const ENDPOINTS_PER_CHUNK: usize = 2_000;
@@ -325,29 +331,29 @@ fn endpoint_from(v: &AttributeValue) -> Result<Endpoint, String> {
     })
 }
 
-impl CostLedger for CostTable {
-    async fn read(
+impl CostTable {
+    /// The hour records from `first` to `last`, with their endpoints' bytes from `bytes_first` on.
+    async fn hour_records(
         &self,
-        region: &str,
-        month_first: Hour,
-        window_first: Hour,
+        pk: &str,
+        first: Hour,
+        bytes_first: Hour,
         last: Hour,
-    ) -> Result<LedgerRead, PortError> {
-        let pk = partition(region);
-        let mut out = LedgerRead::default();
+    ) -> Result<BTreeMap<Hour, HourRecord>, PortError> {
+        let mut hours: BTreeMap<Hour, HourRecord> = BTreeMap::new();
         let mut chunks: BTreeMap<Hour, usize> = BTreeMap::new();
         for item in self
-            .query(&pk, &format!("hour#{month_first}"), &format!("hour#{last}"))
+            .query(pk, &format!("hour#{first}"), &format!("hour#{last}"))
             .await?
         {
             let (record, count) = hour_from(&item).map_err(|e| unreadable("an hour record", e))?;
             chunks.insert(record.hour, count);
-            out.hours.insert(record.hour, record);
+            hours.insert(record.hour, record);
         }
         for item in self
             .query(
-                &pk,
-                &format!("bytes#{window_first}"),
+                pk,
+                &format!("bytes#{bytes_first}"),
                 &format!("bytes#{last}#~"),
             )
             .await?
@@ -359,7 +365,7 @@ impl CostLedger for CostTable {
             };
             let hour = Hour::parse(hour).map_err(|e| unreadable("a bytes chunk", e))?;
             let no: usize = no.parse().map_err(|e| unreadable("a bytes chunk", e))?;
-            let (Some(record), Some(count)) = (out.hours.get_mut(&hour), chunks.get(&hour)) else {
+            let (Some(record), Some(count)) = (hours.get_mut(&hour), chunks.get(&hour)) else {
                 continue; // left by a pricing that never got its record written
             };
             if no >= *count {
@@ -374,7 +380,36 @@ impl CostLedger for CostTable {
                 );
             }
         }
-        let inventory = self.query(&pk, "inventory", "inventory#~").await?;
+        Ok(hours)
+    }
+}
+
+impl CostLedger for CostTable {
+    async fn read(
+        &self,
+        region: &str,
+        month_first: Hour,
+        window_first: Hour,
+        last: Hour,
+    ) -> Result<LedgerRead, PortError> {
+        let pk = partition(region);
+        let mut out = LedgerRead {
+            hours: self
+                .hour_records(&pk, month_first, window_first, last)
+                .await?,
+            ..Default::default()
+        };
+        // The inventory's items and the rates item sort next to each other: one Query.
+        let inventory = self.query(&pk, "inventory", "rates").await?;
+        if let Some(item) = inventory.iter().find(|i| text(i, "sk") == Ok("rates")) {
+            match rates_from(item) {
+                Ok(rates) => out.rates = Some(rates),
+                // Only a cache: a later read of the Price List writes it anew.
+                Err(e) => {
+                    tracing::warn!(region, problem = %e, "the kept rates are unreadable: not used")
+                }
+            }
+        }
         if let Some(header) = inventory.iter().find(|i| text(i, "sk") == Ok("inventory")) {
             let read = || -> Result<InventoryRecord, String> {
                 let count = num(header, "chunks")? as usize;
@@ -493,6 +528,53 @@ impl CostLedger for CostTable {
         ]);
         self.put(header, None).await.map(|_| ())
     }
+
+    async fn recorded(
+        &self,
+        region: &str,
+        first: Hour,
+        last: Hour,
+    ) -> Result<(BTreeMap<EndpointId, f64>, Vec<Hour>), PortError> {
+        let hours = self
+            .hour_records(&partition(region), first, first, last)
+            .await?;
+        let mut bytes = BTreeMap::new();
+        for record in hours.values() {
+            for (id, b) in &record.bytes {
+                *bytes.entry(id.clone()).or_insert(0.0) += b;
+            }
+        }
+        Ok((bytes, hours.keys().copied().collect()))
+    }
+
+    async fn write_rates(&self, region: &str, rates: &CachedRates) -> Result<(), PortError> {
+        self.put(rates_item(region, rates), None).await.map(|_| ())
+    }
+}
+
+fn rates_item(region: &str, rates: &CachedRates) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(partition(region))),
+        ("sk".to_owned(), s("rates")),
+        (
+            "rates".to_owned(),
+            s(serde_json::to_string(&rates.rates).expect("rates serialize")),
+        ),
+        ("fetched_at".to_owned(), n(rates.fetched_at)),
+        (
+            "expires_at".to_owned(),
+            n(rates.fetched_at + RATES_KEPT_SECS),
+        ),
+    ])
+}
+
+fn rates_from(item: &Item) -> Result<CachedRates, String> {
+    let rates: RegionRates =
+        serde_json::from_str(text(item, "rates")?).map_err(|e| format!("`rates`: {e}"))?;
+    Ok(CachedRates {
+        rates,
+        fetched_at: num(item, "fetched_at")? as i64,
+    })
 }
 
 #[cfg(test)]
@@ -549,5 +631,34 @@ mod tests {
         };
         let item = hour_summary("us-east-1", &record, 2);
         assert_eq!(hour_from(&item), Ok((record, 2)));
+    }
+
+    #[test]
+    fn rates_read_back_as_written_and_unknown_fields_are_refused() {
+        let rates = CachedRates {
+            rates: crate::domain::pricing::PriceBook::builtin()
+                .rates("us-east-1")
+                .unwrap()
+                .clone(),
+            fetched_at: 1_795_770_600,
+        };
+        let mut item = rates_item("us-east-1", &rates);
+        assert_eq!(rates_from(&item), Ok(rates));
+        assert_eq!(
+            item.get("expires_at"),
+            Some(&n(1_795_770_600 + 30 * 86_400))
+        );
+        item.insert(
+            "rates".into(),
+            s(
+                r#"{"endpointAzHour": 0.01, "dataTiers": [], "natHour": null, "natGb": null,
+                "gwlbEndpointHour": null, "gwlbGb": null, "cheap": true}"#,
+            ),
+        );
+        assert!(
+            rates_from(&item)
+                .unwrap_err()
+                .contains("unknown field `cheap`")
+        );
     }
 }

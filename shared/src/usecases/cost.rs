@@ -22,13 +22,25 @@ use crate::domain::cost::{
     CostTotals, EndpointCost, EndpointUsage, HourCosts, price_hour, repriced_hours,
     traffic_interval_hours,
 };
+use crate::domain::findings::{EndpointWeek, Finding, WEEK_HOURS, consumer_findings};
 use crate::domain::hour::{Hour, check_priceable};
 use crate::domain::ids::EndpointId;
 use crate::domain::inventory::{Endpoint, Sighting, is_provisioned};
-use crate::domain::pricing::{PriceBook, PricingError};
+use crate::domain::price_list::RatesUsed;
+use crate::domain::pricing::{BYTES_PER_GB, PricingError, PricingOverrides, RegionRates};
 use crate::domain::publishing::{HourRecord, MetricKey, PendingCheck, points};
 use crate::events::CostRequest;
-use crate::ports::{CostLedger, EndpointInventory, LedgerRead, Metrics, PortError, UsageSource};
+use crate::ports::{
+    CostLedger, EndpointInventory, EndpointRecord, FindingsHub, LedgerRead, Metrics, PortError,
+    PriceList, UsageSource,
+};
+use crate::usecases::findings::{
+    FindingsError, FindingsSummary, HubMode, first_run_of_day, report_findings,
+};
+use crate::usecases::rates::resolve_rates;
+
+/// The generator of the consumer-side findings in Security Hub.
+pub const CONSUMER_GENERATOR: &str = "privatelink-governor/vpc-endpoints";
 
 /// The most endpoints that may get metrics of their own (each is a custom metric).
 pub const MAX_PER_ENDPOINT_METRICS: usize = 1000;
@@ -36,11 +48,14 @@ pub const MAX_PER_ENDPOINT_METRICS: usize = 1000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CostSettings {
     pub region: String,
-    pub price_book: PriceBook,
+    /// `PRICING_OVERRIDES`: rates that win over the Price List and the built-in table.
+    pub pricing_overrides: PricingOverrides,
     /// How many of the most expensive endpoints get metrics of their own (default none).
     pub per_endpoint_metrics: usize,
     /// USD a month the traffic queries (`GetMetricData`) may cost.
     pub traffic_budget_usd: f64,
+    /// `FindingsToSecurityHub`.
+    pub security_hub: HubMode,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,12 +68,15 @@ pub enum CostError {
     NotPriceable(String),
     #[error(transparent)]
     Port(#[from] PortError),
+    /// The hours were priced and published; the findings could not be reported.
+    #[error("hours priced, findings not reported: {0}")]
+    Findings(#[from] FindingsError),
 }
 
 impl CostError {
     /// Whether a retry may succeed (a failed call may; a missing price will not).
     pub fn retryable(&self) -> bool {
-        matches!(self, CostError::Port(e) if e.retryable)
+        matches!(self, CostError::Port(e) | CostError::Findings(FindingsError::Port(e)) if e.retryable)
     }
 }
 
@@ -115,9 +133,17 @@ pub struct CostSummary {
     pub hours: Vec<HourSummary>,
     pub traffic: TrafficSummary,
     pub metrics_published: usize,
+    /// Where the rates came from (none when nothing was priced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rates: Option<RatesUsed>,
+    /// The consumer-side findings of the endpoints (none when nothing was priced).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<FindingsSummary>,
 }
 
-pub struct CostReporter<'a, I, U, L, M> {
+pub struct CostReporter<'a, I, U, L, M, P, H> {
+    pub prices: &'a P,
+    pub hub: &'a H,
     pub inventory: &'a I,
     pub usage: &'a U,
     pub ledger: &'a L,
@@ -133,7 +159,9 @@ struct Priced {
     bytes: BTreeMap<EndpointId, f64>,
 }
 
-impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics> CostReporter<'_, I, U, L, M> {
+impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics, P: PriceList, H: FindingsHub>
+    CostReporter<'_, I, U, L, M, P, H>
+{
     /// Prices what `request` asks for at epoch second `now`; `run` names this run in the ledger.
     pub async fn run(
         &self,
@@ -142,7 +170,6 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics> CostReport
         run: &str,
     ) -> Result<CostSummary, CostError> {
         let region = self.settings.region.as_str();
-        let rates = self.settings.price_book.rates(region)?;
         // A scheduled run acts as of when the schedule fired, if that is later than the clock
         // (only a test dates an event ahead; AWS delivers events after their time).
         let now = match request {
@@ -223,8 +250,25 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics> CostReport
                 hours: Vec::new(),
                 traffic,
                 metrics_published: 0,
+                rates: None,
+                findings: None,
             });
         }
+
+        // The rates, before anything is priced or written: a region without any is an error.
+        let resolved = resolve_rates(
+            self.prices,
+            region,
+            read.rates.as_ref(),
+            &self.settings.pricing_overrides,
+            now,
+        )
+        .await?;
+        if let Some(fetched) = &resolved.fetched {
+            self.ledger.write_rates(region, fetched).await?;
+        }
+        let rates = &resolved.rates;
+        tracing::info!(region, source = ?resolved.used.source, overridden = resolved.used.overridden, "rates");
 
         // Who existed in each hour: the inventory now, and what departed since earlier looks.
         let sightings: Vec<Sighting> = current
@@ -314,6 +358,7 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics> CostReport
             .write_inventory(region, &record, endpoints_changed)
             .await?;
         let (summaries, published) = self.record_and_publish(&read, &priced, now, run).await?;
+        let findings = self.findings(&listed, rates, last, now, interval).await?;
         let newest = priced.last().expect("at least one hour");
         tracing::info!(region, hour = %newest.hour, hours = priced.len(), interval, queried = traffic.queried,
             recently_active = active.len(), metrics = published, cost = newest.costs.totals.cost, "hours priced");
@@ -335,6 +380,8 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics> CostReport
             hours: summaries,
             traffic,
             metrics_published: published,
+            rates: Some(resolved.used),
+            findings: Some(findings),
         })
     }
 
@@ -445,6 +492,46 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics> CostReport
             }
         }
         Ok((summaries, points.len()))
+    }
+
+    /// The consumer-side findings of the provisioned endpoints over the seven days up to `last`.
+    async fn findings(
+        &self,
+        listed: &[EndpointRecord],
+        rates: &RegionRates,
+        last: Hour,
+        now: i64,
+        interval: u32,
+    ) -> Result<FindingsSummary, CostError> {
+        let region = self.settings.region.as_str();
+        let first = last.plus(1 - i64::from(WEEK_HOURS));
+        let (bytes, recorded) = self.ledger.recorded(region, first, last).await?;
+        let found: Vec<Finding> = listed
+            .iter()
+            .filter(|r| is_provisioned(&r.state))
+            .flat_map(|r| {
+                let week = EndpointWeek {
+                    endpoint: r.endpoint.clone(),
+                    gb: bytes.get(&r.endpoint.id).copied().unwrap_or(0.0) / BYTES_PER_GB,
+                    recorded_hours: recorded
+                        .iter()
+                        .filter(|h| r.endpoint.created_at.is_none_or(|c| c <= h.start()))
+                        .count() as u32,
+                    policy: r.policy.clone(),
+                };
+                consumer_findings(&week, rates, region)
+            })
+            .collect();
+        Ok(report_findings(
+            self.hub,
+            self.metrics,
+            self.settings.security_hub,
+            CONSUMER_GENERATOR,
+            found,
+            now,
+            first_run_of_day(now, interval),
+        )
+        .await?)
     }
 
     /// The figures the dashboard must show for the hour: the region's cost and NAT-equivalent

@@ -1,10 +1,13 @@
 //! Unit tests of the cost use case over the in-memory ports, with the clock as an input.
 
 use super::*;
-use crate::adapters::memory::{MemoryInventory, MemoryLedger, MemoryMetrics, MemoryUsage};
+use crate::adapters::memory::{
+    MemoryHub, MemoryInventory, MemoryLedger, MemoryMetrics, MemoryPriceList, MemoryUsage,
+};
 use crate::domain::cost::EndpointKind;
 use crate::domain::pricing::BYTES_PER_GB;
 use crate::ports::EndpointRecord;
+use crate::usecases::findings::HubMode;
 
 const GIB: f64 = BYTES_PER_GB;
 
@@ -23,6 +26,9 @@ fn close(a: f64, b: f64) -> bool {
 
 #[derive(Default)]
 struct World {
+    /// Answers no records: the built-in table prices (see the Price List tests below).
+    prices: MemoryPriceList,
+    hub: MemoryHub,
     inventory: MemoryInventory,
     usage: MemoryUsage,
     ledger: MemoryLedger,
@@ -53,6 +59,7 @@ impl World {
                     created_at: Some(created_at),
                 },
                 state: state.into(),
+                policy: None,
             });
         id
     }
@@ -95,6 +102,8 @@ impl World {
         run: &str,
     ) -> Result<CostSummary, CostError> {
         CostReporter {
+            prices: &self.prices,
+            hub: &self.hub,
             inventory: &self.inventory,
             usage: &self.usage,
             ledger: &self.ledger,
@@ -123,7 +132,8 @@ impl World {
 fn settings() -> CostSettings {
     CostSettings {
         region: "us-east-1".into(),
-        price_book: PriceBook::builtin(),
+        pricing_overrides: PricingOverrides::default(),
+        security_hub: HubMode::Auto,
         per_endpoint_metrics: 0,
         traffic_budget_usd: 20.0,
     }
@@ -404,13 +414,16 @@ async fn a_missing_rate_writes_and_publishes_nothing() {
         h10().start() - 86_400,
         "available",
     );
-    let mut eu = settings();
-    eu.region = "eu-central-1".into(); // no NAT rate in the built-in table
+    // A region only the overrides have, without a NAT rate.
+    let mut south = settings();
+    south.region = "ap-south-2".into();
+    south.pricing_overrides =
+        PricingOverrides::parse(r#"{"ap-south-2": {"endpointAzHour": 0.01}}"#).unwrap();
     let (request, now) = scheduled_after(h10());
-    let err = w.run_with(&eu, request, now, "run").await.unwrap_err();
+    let err = w.run_with(&south, request, now, "run").await.unwrap_err();
     assert!(
         err.to_string()
-            .contains("no natGb rate for region eu-central-1"),
+            .contains("no natGb rate for region ap-south-2"),
         "{err}"
     );
     assert_eq!(*w.ledger.writes.lock().unwrap(), 0);
@@ -510,6 +523,8 @@ async fn another_run_writing_the_hour_first_leaves_it_to_that_run() {
         r.version
     };
     let reporter = CostReporter {
+        prices: &w.prices,
+        hub: &w.hub,
         inventory: &w.inventory,
         usage: &w.usage,
         ledger: &RacingLedger {
@@ -577,4 +592,102 @@ impl CostLedger for RacingLedger<'_> {
     ) -> Result<(), PortError> {
         self.inner.write_inventory(region, record, changed).await
     }
+
+    async fn recorded(
+        &self,
+        region: &str,
+        first: Hour,
+        last: Hour,
+    ) -> Result<(BTreeMap<EndpointId, f64>, Vec<Hour>), PortError> {
+        self.inner.recorded(region, first, last).await
+    }
+
+    async fn write_rates(
+        &self,
+        region: &str,
+        rates: &crate::domain::price_list::CachedRates,
+    ) -> Result<(), PortError> {
+        self.inner.write_rates(region, rates).await
+    }
+}
+
+#[tokio::test]
+async fn a_week_idle_endpoint_is_found_once_then_archived_when_it_moves_data() {
+    let w = World::default();
+    let start = h10().plus(-200);
+    let idle = w.endpoint(
+        "vpce-0c",
+        EndpointKind::Interface,
+        2,
+        start.start() - 86_400,
+        "available",
+    );
+    let busy = w.endpoint(
+        "vpce-0b",
+        EndpointKind::Interface,
+        2,
+        start.start() - 86_400,
+        "available",
+    );
+    let mut last = None;
+    for k in 0..=170 {
+        let hour = start.plus(k);
+        w.traffic(&busy, hour, 100.0);
+        let (request, now) = scheduled_after(hour);
+        last = Some(w.run(request, now, &format!("run-{k}")).await.unwrap());
+    }
+    let s = last.unwrap();
+    let f = s.findings.as_ref().unwrap();
+    assert_eq!(f.counts, BTreeMap::from([("IdleEndpoint", 1)]), "{f:?}");
+    assert_eq!(f.findings[0].resource.id(), idle.as_str());
+    // 2 AZ x $0.01 x 730 h.
+    assert!(close(f.monthly_waste_usd, 14.6));
+    assert_eq!(
+        f.security_hub, "unchanged",
+        "imported once, when the week was complete"
+    );
+    assert_eq!(w.hub.imports.lock().unwrap().as_slice(), [1]);
+    // It moves a GB: no longer idle (archived), and now it costs more than NAT would.
+    w.traffic(&idle, start.plus(171), 1.0);
+    let (request, now) = scheduled_after(start.plus(171));
+    let s = w.run(request, now, "run-171").await.unwrap();
+    let f = s.findings.unwrap();
+    assert_eq!(f.counts, BTreeMap::from([("NegativeSavings", 1)]));
+    assert_eq!((f.imported, f.archived), (1, 1));
+    let held = w.hub.held.lock().unwrap();
+    assert!(!held[&format!("IdleEndpoint/{idle}")].active);
+    assert!(held[&format!("NegativeSavings/{idle}")].active);
+}
+
+#[tokio::test]
+async fn findings_without_security_hub_are_in_the_result_and_on_fails() {
+    let w = World::default();
+    w.endpoint(
+        "vpce-0a",
+        EndpointKind::Interface,
+        1,
+        h10().start() - 86_400,
+        "available",
+    );
+    *w.hub.enabled.lock().unwrap() = false;
+    let (request, now) = scheduled_after(h10());
+    let s = w.run(request, now, "run-1").await.unwrap();
+    let f = s.findings.unwrap();
+    assert_eq!(f.counts, BTreeMap::from([("SingleAzEndpoint", 1)]));
+    assert!(
+        f.security_hub.starts_with("not enabled"),
+        "{}",
+        f.security_hub
+    );
+    let mut on = settings();
+    on.security_hub = HubMode::On;
+    let err = w
+        .run_with(&on, request, now + 60, "run-2")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Security Hub is not enabled"),
+        "{err}"
+    );
+    assert!(!err.retryable());
 }
