@@ -16,6 +16,11 @@ ListStackResources list an empty entry. A stack's resources here are the ones th
 
 moto drops a Lambda function's LoggingConfig; it is kept and returned here.
 
+moto resolves `AWS::NoValue` to None and keeps it in a list, where CloudFormation removes the
+element: `Statement: [.., !If [Cond, {..}, !Ref AWS::NoValue]]` left a null statement in the
+deployed role's policy. An element of a list that resolves to nothing (a `Ref` or `Fn::If` that
+gave `AWS::NoValue`) is removed here.
+
 moto's TransactWriteItems, to be able to roll back, deep-copies the whole table once per action
 of the transaction: 100 conditional puts into an audit table of a few thousand records copy
 hundreds of thousands of items per call, and a sweep of 2,500 connections ran the emulator out
@@ -100,7 +105,24 @@ def _install_stack_resources_fix() -> None:
     Stack.stack_resources = property(lambda stack: [r for r in resources.fget(stack) if r is not None])
 
 
+def _install_no_value_in_lists() -> None:
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            cleaned = [clean_json(v, resources_map) for v in resource_json]
+            return [c for c, v in zip(cleaned, resource_json)
+                    if not (c is None and isinstance(v, dict) and ("Ref" in v or "Fn::If" in v))]
+        return original(resource_json, resources_map)
+
+    # moto's clean_json calls itself by its module name, so its own recursion comes here too.
+    parsing.clean_json = clean_json
+
+
 def install() -> None:
+    _install_no_value_in_lists()
     _install_lambda_logging_config()
     _install_item_level_rollback()
     _install_stack_resources_fix()
