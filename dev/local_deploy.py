@@ -71,7 +71,10 @@ def zipped(binary: Path) -> bytes:
 def upload(s3: Any, account: str, binaries: dict[str, Path]) -> dict[str, dict[str, str]]:
     bucket = f"plgov-artifacts-{account}"
     try:
-        s3.create_bucket(Bucket=bucket)
+        # Outside us-east-1, S3 wants the bucket's region said (as AWS does).
+        region = s3.meta.region_name
+        s3.create_bucket(Bucket=bucket, **({} if region == "us-east-1" else
+                                           {"CreateBucketConfiguration": {"LocationConstraint": region}}))
     except botocore.exceptions.ClientError as err:
         if err.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
             raise

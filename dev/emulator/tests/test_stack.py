@@ -68,10 +68,12 @@ def test_stack_deploys_every_resource_and_wires_both_functions(emulator_url):
     assert approver["LoggingConfig"]["LogFormat"] == "JSON", "structured logs, as the dashboard reads them"
     reporter = lam.get_function_configuration(FunctionName=outputs["CostReporterFunctionName"])
     assert set(reporter["Environment"]["Variables"]) == {
-        "COST_TABLE", "METRICS_NAMESPACE", "PER_ENDPOINT_METRICS", "TRAFFIC_QUERY_BUDGET", "PRICING_OVERRIDES"}
+        "COST_TABLE", "METRICS_NAMESPACE", "PER_ENDPOINT_METRICS", "TRAFFIC_QUERY_BUDGET", "PRICING_OVERRIDES",
+        "ACCOUNT_ID", "FINDINGS_TO_SECURITY_HUB"}
     assert set(approver["Environment"]["Variables"]) == {
         "ALLOWLIST_TABLE", "AUDIT_TABLE", "METRICS_NAMESPACE", "GOVERNED_SERVICES", "DRY_RUN", "UNMATCHED_ACTION",
-        "AUDIT_RETENTION_DAYS"}
+        "AUDIT_RETENTION_DAYS", "ACCOUNT_ID", "CONNECTION_TOPIC_ARN", "FINDINGS_TO_SECURITY_HUB",
+        "SYNC_ALLOWED_PRINCIPALS"}
     assert lam.get_function_concurrency(FunctionName=outputs["ConnectionApproverFunctionName"]).get(
         "ReservedConcurrentExecutions") == 1
     sns = client_for("sns", provider)
@@ -89,8 +91,13 @@ def test_stack_deploys_every_resource_and_wires_both_functions(emulator_url):
     assert any(t.startswith("Per endpoint") for t in titles) and any("decisions" in t.lower() for t in titles)
     events = client_for("events", provider)
     rules = events.list_rules()["Rules"]
-    assert len(rules) == 4
+    assert len(rules) == 5, [r["Name"] for r in rules]
     assert all(events.list_targets_by_rule(Rule=r["Name"])["Targets"] for r in rules)
+    # The hourly findings run: its own rule, with the event that asks for it.
+    [findings] = [r for r in rules if "Findings" in r["Name"]]
+    [target] = events.list_targets_by_rule(Rule=findings["Name"])["Targets"]
+    assert json.loads(target["Input"]) == {"action": "findings"}
+    assert findings["ScheduleExpression"] == "rate(1 hour)"
 
     # Governance, through the stack's own tables: allow one account, deny one, leave one unmatched.
     service = create_service(provider)
