@@ -178,10 +178,9 @@ async fn cold_starts(p: &Paths) -> Value {
     Value::Object(out)
 }
 
-fn zip_size(path: &PathBuf) -> u64 {
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .len()
+/// The zipped function's size; `None` when the run did not build it (`BENCH_ARM64=0`).
+fn zip_size(path: &PathBuf) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
 }
 
 #[tokio::main]
@@ -313,12 +312,15 @@ fn print_table(r: &Value) {
         r["approverPeakRssMbAfterInvocation"].as_f64().unwrap(),
         r["cost"]["10000"]["peakRssMb"].as_f64().unwrap()
     );
+    let size = |name: &str| {
+        r["zippedArm64Bytes"][name].as_f64().map_or_else(
+            || "not built in this run".to_owned(),
+            |b| format!("{:.2} MB", b / 1_048_576.0),
+        )
+    };
     println!(
-        "zipped arm64 bootstrap: connection-approver {:.2} MB, cost-reporter {:.2} MB",
-        r["zippedArm64Bytes"]["connection-approver"]
-            .as_f64()
-            .unwrap()
-            / 1_048_576.0,
-        r["zippedArm64Bytes"]["cost-reporter"].as_f64().unwrap() / 1_048_576.0
+        "zipped arm64 bootstrap: connection-approver {}, cost-reporter {}",
+        size("connection-approver"),
+        size("cost-reporter")
     );
 }
