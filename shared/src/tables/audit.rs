@@ -212,7 +212,7 @@ impl AuditTable {
         service: Option<&ServiceId>,
     ) -> Result<Vec<Result<AuditRecord, Unreadable>>, PortError> {
         let items = match service {
-            Some(s) => query_partition(&self.client, &self.table, s.as_str()).await?,
+            Some(s) => query_partition(&self.client, &self.table, s.as_str(), None).await?,
             None => scan_all(&self.client, &self.table).await?,
         };
         Ok(items.iter().map(|i| decode(&raw_item(i))).collect())

@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::dynamo::query_partition;
 use crate::adapters::port_error;
 use crate::domain::EndpointId;
 use crate::domain::cost::{CostTotals, EndpointKind};
@@ -59,27 +60,7 @@ impl CostTable {
     }
 
     async fn query(&self, pk: &str, from: &str, to: &str) -> Result<Vec<Item>, PortError> {
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":to", s(to))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        let mut items = Vec::new();
-        while let Some(page) = pages.next().await {
-            items.extend(
-                page.map_err(|e| port_error("Query", e))?
-                    .items()
-                    .iter()
-                    .cloned(),
-            );
-        }
-        Ok(items)
+        query_partition(&self.client, &self.table, pk, Some((from, to))).await
     }
 
     async fn put(

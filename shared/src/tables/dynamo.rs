@@ -73,20 +73,27 @@ pub(super) async fn scan_all(
     Ok(items)
 }
 
-/// Every item of one partition: one consistent Query, all pages.
+/// Every item of one partition (only the sort keys from `sk_between.0` to `.1` when given): one
+/// consistent Query, all pages.
 pub(super) async fn query_partition(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     pk: &str,
+    sk_between: Option<(&str, &str)>,
 ) -> Result<Vec<HashMap<String, AttributeValue>>, PortError> {
-    let mut pages = client
+    let mut query = client
         .query()
         .table_name(table)
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-        .consistent_read(true)
-        .into_paginator()
-        .send();
+        .consistent_read(true);
+    if let Some((from, to)) = sk_between {
+        query = query
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+            .expression_attribute_values(":to", AttributeValue::S(to.to_owned()));
+    }
+    let mut pages = query.into_paginator().send();
     let mut items = Vec::new();
     while let Some(page) = pages.next().await {
         items.extend(
