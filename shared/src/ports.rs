@@ -117,6 +117,12 @@ pub struct EndpointRecord {
 pub trait EndpointInventory: Sync {
     /// Every VPC endpoint of the account in the region, all pages.
     fn endpoints(&self) -> impl Future<Output = Result<Vec<EndpointRecord>, PortError>> + Send;
+    /// Whether each of these AWS services takes endpoint policies (`VpcEndpointPolicySupported`),
+    /// all pages of one DescribeVpcEndpointServices; a name EC2 does not list is left out.
+    fn policy_support(
+        &self,
+        service_names: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, bool>, PortError>> + Send;
 }
 
 pub trait UsageSource: Sync {

@@ -234,10 +234,25 @@ async fn the_cost_reporter_finds_idle_wasteful_single_az_and_default_policy_endp
             2,
         )
         .await;
+    // The emulator's CloudFormation endpoints take no policy (VpcEndpointPolicySupported false):
+    // its default policy is nothing to narrow.
+    let cfn = provider
+        .create_own_endpoint(
+            VpcEndpointType::Interface,
+            &format!("com.amazonaws.{REGION}.cloudformation"),
+            2,
+        )
+        .await;
     let last = Hour::parse("2026-11-15T10:00:00Z").unwrap();
     let week_ago = last.plus(-200).start();
     provider.backdate(
-        &[idle.clone(), thin.clone(), one_az.clone(), sqs.clone()],
+        &[
+            idle.clone(),
+            thin.clone(),
+            one_az.clone(),
+            sqs.clone(),
+            cfn.clone(),
+        ],
         week_ago,
     );
     // Seven days of priced hours in the cost table: `thin` moved 0.1 GB an hour (17 GB a week,
@@ -252,18 +267,19 @@ async fn the_cost_reporter_finds_idle_wasteful_single_az_and_default_policy_endp
             priced_at: hour.end() + 600,
             interface_gb: 0.0,
             totals: CostTotals::default(),
-            endpoints: 4,
+            endpoints: 5,
             unpriced: 0,
             bytes: BTreeMap::from([
                 (EndpointId::parse(&thin).unwrap(), 0.1 * gib),
                 (EndpointId::parse(&one_az).unwrap(), 50.0 * gib),
                 (EndpointId::parse(&sqs).unwrap(), 50.0 * gib),
+                (EndpointId::parse(&cfn).unwrap(), 50.0 * gib),
             ]),
             ledger: Ledger::default(),
         };
         assert!(table.write_hour(REGION, &record, None, true).await.unwrap());
     }
-    for e in [&one_az, &sqs, &thin] {
+    for e in [&one_az, &sqs, &thin, &cfn] {
         provider
             .put_bytes_processed(
                 e,
@@ -311,6 +327,8 @@ async fn the_cost_reporter_finds_idle_wasteful_single_az_and_default_policy_endp
     let again = reporter.handle(&event, now() + 60, "run-2").await.unwrap();
     assert_eq!(again.findings.unwrap().security_hub, "unchanged");
     assert_eq!(reporter.calls().count("BatchImportFindings"), 1);
+    // Whether sqs and cloudformation take policies: one call a run.
+    assert_eq!(reporter.calls().count("DescribeVpcEndpointServices"), 2);
     // The idle one deleted: its finding archived on the next run.
     aws_sdk_ec2::Client::new(&provider.sdk)
         .delete_vpc_endpoints()

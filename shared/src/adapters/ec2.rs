@@ -320,4 +320,33 @@ impl crate::ports::EndpointInventory for Ec2Endpoints {
         }
         Ok(out)
     }
+
+    async fn policy_support(
+        &self,
+        service_names: &[String],
+    ) -> Result<std::collections::BTreeMap<String, bool>, PortError> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_vpc_endpoint_services()
+                .set_service_names(Some(service_names.to_vec()))
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| port_error("DescribeVpcEndpointServices", e))?;
+            for d in page.service_details() {
+                if let (Some(name), Some(supported)) =
+                    (d.service_name(), d.vpc_endpoint_policy_supported())
+                {
+                    out.insert(name.to_owned(), supported);
+                }
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
 }

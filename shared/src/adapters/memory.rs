@@ -396,11 +396,30 @@ impl Metrics for MemoryMetrics {
 #[derive(Debug, Default)]
 pub struct MemoryInventory {
     pub endpoints: Mutex<Vec<EndpointRecord>>,
+    /// AWS services that take no endpoint policy; every other name takes one.
+    pub without_policies: Mutex<BTreeSet<String>>,
+    /// The service names asked about, per call.
+    pub policy_queries: Mutex<Vec<Vec<String>>>,
 }
 
 impl EndpointInventory for MemoryInventory {
     async fn endpoints(&self) -> Result<Vec<EndpointRecord>, PortError> {
         Ok(self.endpoints.lock().unwrap().clone())
+    }
+
+    async fn policy_support(
+        &self,
+        service_names: &[String],
+    ) -> Result<BTreeMap<String, bool>, PortError> {
+        self.policy_queries
+            .lock()
+            .unwrap()
+            .push(service_names.to_vec());
+        let without = self.without_policies.lock().unwrap();
+        Ok(service_names
+            .iter()
+            .map(|n| (n.clone(), !without.contains(n)))
+            .collect())
     }
 }
 

@@ -321,6 +321,9 @@ pub struct EndpointWeek {
     pub recorded_hours: u32,
     /// Its policy document, as EC2 returns it.
     pub policy: Option<String>,
+    /// Whether its service takes endpoint policies (DescribeVpcEndpointServices); `None`: not
+    /// known, and a default policy is reported rather than missed.
+    pub policy_supported: Option<bool>,
 }
 
 /// Whether `policy` is the full-access policy AWS attaches by default: one statement allowing
@@ -351,8 +354,16 @@ pub fn is_default_policy(policy: &str) -> bool {
     })
 }
 
-/// Whether the endpoint is to an AWS service (whose endpoints take policies), not to an
-/// endpoint service of an account (`com.amazonaws.vpce.<region>.vpce-svc-...`).
+/// Whether the endpoint has the default policy on an interface endpoint to an AWS service: the
+/// services to ask whether they take endpoint policies at all.
+pub fn default_policy_on_aws_service(endpoint: &Endpoint, policy: Option<&str>) -> bool {
+    endpoint.kind == EndpointKind::Interface
+        && is_aws_service(&endpoint.service_name)
+        && policy.is_some_and(is_default_policy)
+}
+
+/// Whether the endpoint is to an AWS service, not to an endpoint service of an account
+/// (`com.amazonaws.vpce.<region>.vpce-svc-...`).
 fn is_aws_service(service_name: &str) -> bool {
     service_name.starts_with("com.amazonaws.") && !service_name.starts_with("com.amazonaws.vpce.")
         || service_name.starts_with("aws.")
@@ -427,7 +438,9 @@ pub fn consumer_findings(week: &EndpointWeek, rates: &RegionRates, region: &str)
             monthly_waste_usd: None,
         });
     }
-    if is_aws_service(&e.service_name) && week.policy.as_deref().is_some_and(is_default_policy) {
+    if default_policy_on_aws_service(e, week.policy.as_deref())
+        && week.policy_supported != Some(false)
+    {
         out.push(Finding {
             kind: FindingType::DefaultEndpointPolicy,
             resource,
@@ -692,6 +705,7 @@ mod tests {
             gb,
             recorded_hours: hours,
             policy: None,
+            policy_supported: None,
         }
     }
 
@@ -732,6 +746,15 @@ mod tests {
             kinds(&consumer_findings(&w, &us(), "us-east-1")),
             [FindingType::DefaultEndpointPolicy]
         );
+        // Known to take policies: found; known not to: nothing to narrow, no finding.
+        w.policy_supported = Some(true);
+        assert_eq!(
+            kinds(&consumer_findings(&w, &us(), "us-east-1")),
+            [FindingType::DefaultEndpointPolicy]
+        );
+        let mut no_policies = w.clone();
+        no_policies.policy_supported = Some(false);
+        assert!(consumer_findings(&no_policies, &us(), "us-east-1").is_empty());
         // To an endpoint service of an account: no finding; a narrowed policy: none either.
         let mut svc_endpoint = w.clone();
         svc_endpoint.endpoint.service_name = "com.amazonaws.vpce.us-east-1.vpce-svc-0a".into();

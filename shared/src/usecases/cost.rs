@@ -22,7 +22,9 @@ use crate::domain::cost::{
     CostTotals, EndpointCost, EndpointUsage, HourCosts, price_hour, repriced_hours,
     traffic_interval_hours,
 };
-use crate::domain::findings::{EndpointWeek, Finding, WEEK_HOURS, consumer_findings};
+use crate::domain::findings::{
+    EndpointWeek, Finding, WEEK_HOURS, consumer_findings, default_policy_on_aws_service,
+};
 use crate::domain::hour::{Hour, check_priceable};
 use crate::domain::ids::EndpointId;
 use crate::domain::inventory::{Endpoint, Sighting, is_provisioned};
@@ -506,9 +508,25 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics, P: PriceLi
         let region = self.settings.region.as_str();
         let first = last.plus(1 - i64::from(WEEK_HOURS));
         let (bytes, recorded) = self.ledger.recorded(region, first, last).await?;
-        let found: Vec<Finding> = listed
-            .iter()
-            .filter(|r| is_provisioned(&r.state))
+        let provisioned = listed.iter().filter(|r| is_provisioned(&r.state));
+        let ask: Vec<String> = provisioned
+            .clone()
+            .filter(|r| default_policy_on_aws_service(&r.endpoint, r.policy.as_deref()))
+            .map(|r| r.endpoint.service_name.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // One call, and only when an endpoint has the default policy on an AWS service. If it
+        // fails, the finding is reported rather than missed.
+        let supported = if ask.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.inventory.policy_support(&ask).await.unwrap_or_else(|e| {
+                tracing::warn!(region, error = %e, "could not tell which services take endpoint policies; default policies reported on all");
+                BTreeMap::new()
+            })
+        };
+        let found: Vec<Finding> = provisioned
             .flat_map(|r| {
                 let week = EndpointWeek {
                     endpoint: r.endpoint.clone(),
@@ -518,6 +536,7 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics, P: PriceLi
                         .filter(|h| r.endpoint.created_at.is_none_or(|c| c <= h.start()))
                         .count() as u32,
                     policy: r.policy.clone(),
+                    policy_supported: supported.get(&r.endpoint.service_name).copied(),
                 };
                 consumer_findings(&week, rates, region)
             })

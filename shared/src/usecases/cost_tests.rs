@@ -691,3 +691,51 @@ async fn findings_without_security_hub_are_in_the_result_and_on_fails() {
     );
     assert!(!err.retryable());
 }
+
+#[tokio::test]
+async fn only_services_that_take_policies_are_found_with_the_default_one_asked_once_a_run() {
+    let w = World::default();
+    let full = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+    let narrowed = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Resource":"*"}]}"#;
+    let created = h10().start() - 86_400;
+    for (id, service, policy) in [
+        ("vpce-0a", "com.amazonaws.us-east-1.sqs", full),
+        ("vpce-0b", "com.amazonaws.us-east-1.sqs", full),
+        ("vpce-0c", "com.amazonaws.us-east-1.cloudformation", full),
+        ("vpce-0d", "com.amazonaws.us-east-1.s3", narrowed),
+        ("vpce-0e", "com.amazonaws.vpce.us-east-1.vpce-svc-0a", full),
+    ] {
+        let id = w.endpoint(id, EndpointKind::Interface, 2, created, "available");
+        for r in w.inventory.endpoints.lock().unwrap().iter_mut() {
+            if r.endpoint.id == id {
+                r.endpoint.service_name = service.into();
+                r.policy = Some(policy.into());
+            }
+        }
+    }
+    w.inventory
+        .without_policies
+        .lock()
+        .unwrap()
+        .insert("com.amazonaws.us-east-1.cloudformation".into());
+    let (request, now) = scheduled_after(h10());
+    let s = w.run(request, now, "run-1").await.unwrap();
+    let f = s.findings.unwrap();
+    let found: Vec<&str> = f.findings.iter().map(|x| x.resource.id()).collect();
+    assert_eq!(found, ["vpce-0a", "vpce-0b"], "{f:?}");
+    // Distinct names of default-policy endpoints to AWS services, in one call.
+    assert_eq!(
+        w.inventory.policy_queries.lock().unwrap().as_slice(),
+        [vec![
+            "com.amazonaws.us-east-1.cloudformation".to_owned(),
+            "com.amazonaws.us-east-1.sqs".to_owned()
+        ]]
+    );
+    // No default policy left on an AWS service: no call at all.
+    for r in w.inventory.endpoints.lock().unwrap().iter_mut() {
+        r.policy = Some(narrowed.into());
+    }
+    let (request, now) = scheduled_after(h10().plus(1));
+    w.run(request, now, "run-2").await.unwrap();
+    assert_eq!(w.inventory.policy_queries.lock().unwrap().len(), 1);
+}
