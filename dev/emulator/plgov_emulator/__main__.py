@@ -13,8 +13,8 @@ from werkzeug.serving import run_simple
 
 from . import cfn_models, cloudwatch_cbor, connections, moto_fixes, pricing
 from . import cfn_lifecycle, cfn_resources, endpoint_services, notifications, securityhub
-from . import cross_account, logs_insights, metric_math, organization, stacksets
-from . import list_metrics, usage
+from . import cross_account, cross_account_sse, logs_insights, metric_math, organization, stacksets
+from . import cfn_rules, lambda_code, list_metrics, usage
 from .control import Control, fail, identify
 
 
@@ -79,8 +79,11 @@ def main() -> None:
     endpoint_services.install()
     securityhub.install()
     cross_account.install()  # after cfn_lifecycle.install(): it wraps the table update
+    cross_account_sse.install()  # after cross_account.install(): it wraps its authorize()
     organization.install()
     stacksets.install()  # after organization.install(): it wraps CreateAccount too
+    cfn_rules.install()
+    lambda_code.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, Emulator(moto_app), threaded=True, request_handler=MotoRequestHandler)
 
