@@ -3,6 +3,8 @@
 //!
 //! - approver sweep: 1,000 pending connections over 5 services, 4 of 5 accounts allowed, then
 //!   the same sweep again (nothing to do): wall time, AWS calls by operation, calls per connection;
+//! - sweep scale: a sweep with nothing to decide over 5 and 1,000 services, and 1,000 services
+//!   with 10 pending connections each, beside the per-service sweep of earlier versions;
 //! - cost run: 10,000 endpoints with traffic: wall time, AWS calls by operation, peak RSS;
 //! - cold start: process start until the first request for an event, for each function and a
 //!   hello-world `lambda_runtime` binary built the same way; peak RSS after one invocation;
@@ -14,6 +16,7 @@ mod cost_month;
 mod runner;
 mod runtime_api;
 mod selfcost;
+mod sweep_scale;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -186,8 +189,15 @@ fn zip_size(path: &PathBuf) -> Option<u64> {
 #[tokio::main]
 async fn main() {
     let p = paths();
+    // BENCH_ONLY=sweep-scale: that scenario alone, printed, results.json left as it is.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("sweep-scale") {
+        let scale = sweep_scale::scenario(&p.approver).await;
+        println!("{}", serde_json::to_string_pretty(&scale).unwrap());
+        return;
+    }
     let cold = cold_starts(&p).await;
     let (approver, approver_peak, sweep) = approver_scenario(&p).await;
+    let scale = sweep_scale::scenario(&p.approver).await;
     let mut cost = serde_json::Map::new();
     let mut bills = serde_json::Map::new();
     for endpoints in [100usize, 10_000] {
@@ -202,7 +212,7 @@ async fn main() {
     }
     let sizes = json!({"connection-approver": zip_size(&p.approver_zip), "cost-reporter": zip_size(&p.reporter_zip)});
     let results = json!({
-        "approver": approver, "approverPeakRssMbAfterInvocation": approver_peak, "cost": cost,
+        "approver": approver, "sweepScale": scale, "approverPeakRssMbAfterInvocation": approver_peak, "cost": cost,
         "selfCostPerMonthUsd": bills, "coldStartMs": cold, "zippedArm64Bytes": sizes,
     });
     std::fs::write(&p.results, serde_json::to_string_pretty(&results).unwrap())
@@ -230,6 +240,25 @@ fn print_table(r: &Value) {
             s["wallMs"].as_f64().unwrap(),
             s["totalCalls"],
             s["callsPerConnection"].as_f64().unwrap(),
+            s["callsByOperation"]
+        );
+    }
+    println!(
+        "\n{:<52} {:>10} {:>8} {:>20}  calls by operation",
+        "sweep scale", "wall ms", "calls", "per-service design"
+    );
+    for s in r["sweepScale"].as_array().unwrap() {
+        println!(
+            "{:<52} {:>10.1} {:>8} {:>20}  {}",
+            format!(
+                "{} ({} services, {} conns)",
+                s["label"].as_str().unwrap(),
+                s["services"],
+                s["connections"]
+            ),
+            s["wallMs"].as_f64().unwrap(),
+            s["totalCalls"],
+            s["perServiceDesignCalls"],
             s["callsByOperation"]
         );
     }

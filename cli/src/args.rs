@@ -62,6 +62,10 @@ pub struct TargetArgs {
     /// The approver's AuditRetentionDays (instead of --stack).
     #[arg(long, global = true, env = "PLGOV_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<String>,
+    /// The IAM role that reads AWS Organizations for organization and OU rules (default: the
+    /// stack's, else your own credentials).
+    #[arg(long, global = true, env = "PLGOV_ORGANIZATIONS_ROLE_ARN")]
+    pub organizations_role: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

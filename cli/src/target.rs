@@ -29,6 +29,9 @@ pub struct Target {
     pub namespace: Option<String>,
     /// The approver's settings, or why they are not known.
     pub deployment: Result<Deployment, String>,
+    /// The role that reads AWS Organizations for organization and OU rules (`None`: the
+    /// caller's own credentials).
+    pub organizations_role: Option<String>,
 }
 
 impl Target {
@@ -142,6 +145,7 @@ pub async fn resolve(args: &TargetArgs, sdk: &SdkConfig) -> Result<Target, CliEr
             from_flags = from_flags.and(Err("the flags do not give --namespace".to_owned()));
         }
         return Ok(Target {
+            organizations_role: args.organizations_role.clone(),
             allowlist_table: args.allowlist_table.clone(),
             audit_table: args.audit_table.clone(),
             namespace,
@@ -193,7 +197,19 @@ pub async fn resolve(args: &TargetArgs, sdk: &SdkConfig) -> Result<Target, CliEr
         "DryRun",
         "AuditRetentionDays",
     ];
+    // A hub names its reader role in its outputs; a member or standalone stack in a parameter.
+    let organizations_role = args
+        .organizations_role
+        .clone()
+        .or_else(|| output("OrganizationsRoleArn"))
+        .or_else(|| {
+            parameters
+                .get("OrganizationsRoleArn")
+                .map(|v| (*v).to_owned())
+        })
+        .filter(|v| !v.trim().is_empty());
     Ok(Target {
+        organizations_role,
         allowlist_table: args
             .allowlist_table
             .clone()

@@ -77,6 +77,9 @@ pub struct ApproverConfig {
     pub reconcile: ReconcileSettings,
     pub account_id: AccountId,
     pub findings: ServiceFindingsSettings,
+    /// `ORGANIZATIONS_ROLE_ARN`: the role that reads where consumer accounts sit in AWS
+    /// Organizations; `None`: the function's own credentials.
+    pub organizations_role: Option<String>,
 }
 
 impl ApproverConfig {
@@ -129,7 +132,34 @@ impl ApproverConfig {
                 security_hub: hub_mode(&env)?,
                 sync_principals: env.bool_or("SYNC_ALLOWED_PRINCIPALS", false)?,
             },
+            organizations_role: role_arn(&env, "ORGANIZATIONS_ROLE_ARN")?,
         })
+    }
+}
+
+/// An optional IAM role ARN, `arn:<partition>:iam::<12 digits>:role/<path and name>`.
+fn role_arn<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    name: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(value) = env.get(name) else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    match parts[..] {
+        ["arn", partition, "iam", "", account, role]
+            if !partition.is_empty()
+                && AccountId::parse(account).is_ok()
+                && role.strip_prefix("role/").is_some_and(|n| !n.is_empty()) =>
+        {
+            Ok(Some(value))
+        }
+        _ => problem(
+            name,
+            format!(
+                "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), found {value:?}"
+            ),
+        ),
     }
 }
 
@@ -159,6 +189,9 @@ fn hub_mode<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<HubMode, Conf
 #[derive(Debug, Clone, PartialEq)]
 pub struct CostConfig {
     pub cost_table: String,
+    /// `COST_POOL_TABLE`: the organization's cost pool (name or ARN); `None`: a standalone
+    /// stack, whose tiers count its own account's GB.
+    pub cost_pool_table: Option<String>,
     pub metrics_namespace: String,
     pub account_id: AccountId,
     pub settings: CostSettings,
@@ -220,6 +253,7 @@ impl CostConfig {
         };
         Ok(Self {
             cost_table: env.required("COST_TABLE")?,
+            cost_pool_table: env.get("COST_POOL_TABLE"),
             metrics_namespace: env.namespace("METRICS_NAMESPACE")?,
             account_id: account_id(&env)?,
             settings: CostSettings {
@@ -298,6 +332,32 @@ mod tests {
         );
         assert_eq!(c.findings.security_hub, HubMode::Auto);
         assert!(!c.findings.sync_principals, "off unless asked for");
+        assert_eq!(c.organizations_role, None);
+    }
+
+    #[test]
+    fn the_organizations_role_is_an_iam_role_arn_or_empty() {
+        let role = "arn:aws:iam::222222222222:role/plgov-hub-OrganizationReaderRole-1";
+        let mut vars = TABLES.to_vec();
+        vars.push(("ORGANIZATIONS_ROLE_ARN", role));
+        assert_eq!(
+            config(&vars).unwrap().organizations_role.as_deref(),
+            Some(role)
+        );
+        vars.pop();
+        vars.push(("ORGANIZATIONS_ROLE_ARN", ""));
+        assert_eq!(config(&vars).unwrap().organizations_role, None);
+        for bad in [
+            "plgov-reader",
+            "arn:aws:iam::2222:role/x",
+            "arn:aws:iam::222222222222:user/x",
+        ] {
+            vars.pop();
+            vars.push(("ORGANIZATIONS_ROLE_ARN", bad));
+            let err = config(&vars).unwrap_err();
+            assert_eq!(err.variable, "ORGANIZATIONS_ROLE_ARN");
+            assert!(err.problem.contains(bad), "{}", err.problem);
+        }
     }
 
     #[test]

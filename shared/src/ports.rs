@@ -11,9 +11,10 @@ use crate::domain::findings::{ImportPlan, ServiceSetup, StoredFinding};
 use crate::domain::hour::Hour;
 use crate::domain::inventory::{Endpoint, InventoryRecord};
 use crate::domain::metrics::MetricPoint;
+use crate::domain::organization::Place;
 use crate::domain::price_list::CachedRates;
 use crate::domain::publishing::{HourRecord, MetricKey};
-use crate::domain::{ConnectionState, EndpointId, ServiceId};
+use crate::domain::{AccountId, ConnectionState, EndpointId, ServiceId};
 
 /// A failed call to an outside system, with the operation and the cause chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,7 +36,7 @@ pub struct Unsuccessful {
     pub message: String,
 }
 
-/// Connections of one service, and the entries that could not be read (never decided).
+/// Connections, and the entries that could not be read (never decided).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectionList {
     pub connections: Vec<Connection>,
@@ -45,10 +46,11 @@ pub struct ConnectionList {
 pub trait Connections: Sync {
     /// Every endpoint service the account owns in the region.
     fn list_services(&self) -> impl Future<Output = Result<Vec<ServiceId>, PortError>> + Send;
-    /// Every connection of `service` in one of `states`, all pages.
+    /// Every connection in one of `states` of `services` (`None`: of every endpoint service of
+    /// the account), all pages: one call per 1,000 connections, whatever the number of services.
     fn connections(
         &self,
-        service: &ServiceId,
+        services: Option<&[ServiceId]>,
         states: &[ConnectionState],
     ) -> impl Future<Output = Result<ConnectionList, PortError>> + Send;
     /// One AcceptVpcEndpointConnections call.
@@ -77,6 +79,12 @@ pub trait Connections: Sync {
         add: &[String],
         remove: &[String],
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+pub trait Organization: Sync {
+    /// Where `account` sits in AWS Organizations (`Place::Known`): its organization (`None`
+    /// when it is in none the reader sees) and every OU above it, nearest first.
+    fn place(&self, account: &AccountId) -> impl Future<Output = Result<Place, PortError>> + Send;
 }
 
 pub trait AllowlistStore: Sync {
@@ -193,6 +201,22 @@ pub trait CostLedger: Sync {
         &self,
         region: &str,
         rates: &CachedRates,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+pub trait TierPool: Sync {
+    /// The GB of every other account of the organization per hour of `month`'s month in
+    /// `region` (empty without a pool).
+    fn others(
+        &self,
+        region: &str,
+        month: Hour,
+    ) -> impl Future<Output = Result<BTreeMap<Hour, f64>, PortError>> + Send;
+    /// This account's GB for each of `hours`, replacing what it had for them.
+    fn put(
+        &self,
+        region: &str,
+        hours: &[(Hour, f64)],
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 

@@ -26,11 +26,18 @@ pub fn cloudwatch_client(config: &SdkConfig, counter: &CallCounter) -> aws_sdk_c
 
 /// Creates an endpoint service (behind a new network load balancer) in `account`.
 pub async fn create_service(account: &str, acceptance_required: bool) -> String {
-    let config = config_for(account).await;
-    let ec2 = aws_sdk_ec2::Client::new(&config);
+    create_service_with(&config_for(account).await, acceptance_required).await
+}
+
+/// Creates an endpoint service with `config` (its account and region).
+pub async fn create_service_with(config: &SdkConfig, acceptance_required: bool) -> String {
+    let region = config
+        .region()
+        .map_or(REGION.to_owned(), ToString::to_string);
+    let ec2 = aws_sdk_ec2::Client::new(config);
     let vpc = create_vpc(&ec2, "10.0.0.0/16").await;
-    let subnet = create_subnet(&ec2, &vpc, "10.0.1.0/24", "us-east-1a").await;
-    let nlb = aws_sdk_elasticloadbalancingv2::Client::new(&config)
+    let subnet = create_subnet(&ec2, &vpc, "10.0.1.0/24", &format!("{region}a")).await;
+    let nlb = aws_sdk_elasticloadbalancingv2::Client::new(config)
         .create_load_balancer()
         .name(format!("nlb-{}", &random_account()[..8]))
         .r#type(aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum::Network)
@@ -65,13 +72,15 @@ pub async fn create_endpoint(account: &str, service_id: &str, azs: usize) -> Str
     .await
 }
 
-/// Creates an endpoint of `kind` to `service_name` in a new VPC with one subnet per AZ (up to 3).
-pub(crate) async fn create_endpoint_with(
+/// Creates an endpoint of `kind` to `service_name` in a new VPC with one subnet per AZ (up to 3),
+/// with `sdk` (its account and region).
+pub async fn create_endpoint_with(
     sdk: &SdkConfig,
     kind: VpcEndpointType,
     service_name: &str,
     azs: usize,
 ) -> String {
+    let region = sdk.region().map_or(REGION.to_owned(), ToString::to_string);
     let ec2 = aws_sdk_ec2::Client::new(sdk);
     let vpc = create_vpc(&ec2, "10.1.0.0/16").await;
     let mut subnets = Vec::new();
@@ -81,7 +90,7 @@ pub(crate) async fn create_endpoint_with(
                 &ec2,
                 &vpc,
                 &format!("10.1.{i}.0/24"),
-                &format!("{REGION}{az}"),
+                &format!("{region}{az}"),
             )
             .await,
         );

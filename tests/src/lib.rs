@@ -13,7 +13,8 @@ mod provider;
 pub use accounts::{config_for, credentials_env, random_account};
 pub use emulator::{FlakyProxy, arm_fault, disarm_faults, emulator_url, http};
 pub use endpoints::{
-    cloudwatch_client, create_endpoint, create_endpoints, create_service, ec2_client,
+    cloudwatch_client, create_endpoint, create_endpoint_with, create_endpoints, create_service,
+    create_service_with, ec2_client,
 };
 pub use provider::{ALLOWLIST_TABLE, AUDIT_TABLE, COST_TABLE, Provider};
 

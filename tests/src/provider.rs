@@ -63,7 +63,11 @@ pub const AUDIT_TABLE: &str = "plgov-audit";
 
 impl Provider {
     pub async fn new() -> Self {
-        let account = random_account();
+        Self::in_account(random_account()).await
+    }
+
+    /// A provider in `account` (an account of an organization the test built), with its tables.
+    pub async fn in_account(account: String) -> Self {
         let sdk = config_for(&account).await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         for table in [ALLOWLIST_TABLE, AUDIT_TABLE] {
@@ -83,7 +87,14 @@ impl Provider {
 
     /// The audit table of this account, through its one owner.
     pub fn audit_table(&self) -> AuditTable {
-        AuditTable::new(self.dynamodb.clone(), AUDIT_TABLE)
+        AuditTable::new(
+            self.dynamodb.clone(),
+            AUDIT_TABLE,
+            plgov_shared::tables::audit::Provider {
+                account: plgov_shared::domain::AccountId::parse(&self.account).expect("account id"),
+                region: REGION.to_owned(),
+            },
+        )
     }
 
     /// Writes a well-formed rule, as an operator would by hand.

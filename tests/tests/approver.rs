@@ -1,6 +1,6 @@
 //! The connection approver against the local emulator: SDK adapters, real calls, real state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::types::Filter;
 use connection_approver::Approver;
@@ -256,41 +256,41 @@ async fn revoke_rejects_an_established_connection_whose_rule_was_deleted() {
 }
 
 #[tokio::test]
-async fn a_connections_read_fault_leaves_that_service_untouched_and_decides_the_other() {
+async fn a_connections_listing_fault_decides_nothing_and_the_next_sweep_decides_all() {
     let provider = Provider::new().await;
-    let broken = create_service(&provider.account, true).await;
-    let fine = create_service(&provider.account, true).await;
+    let first = create_service(&provider.account, true).await;
+    let second = create_service(&provider.account, true).await;
     let consumer = random_account();
-    let broken_endpoint = create_endpoint(&consumer, &broken, 1).await;
-    let fine_endpoint = create_endpoint(&consumer, &fine, 1).await;
+    let first_endpoint = create_endpoint(&consumer, &first, 1).await;
+    let second_endpoint = create_endpoint(&consumer, &second, 1).await;
     provider.put_rule("*", &consumer, "allow").await;
     arm_fault(
         json!({"operation": "DescribeVpcEndpointConnections", "service": "ec2", "account": provider.account,
-               "body_contains": broken, "error": "InternalError", "status": 500, "count": -1}),
+               "error": "InternalError", "status": 500, "count": -1}),
     );
-    let approver = provider.approver(&[("GOVERNED_SERVICES", &format!("{broken},{fine}"))]);
+    let approver = provider.approver(&[("GOVERNED_SERVICES", &format!("{first},{second}"))]);
     let summary = sweep(&approver).await;
     disarm_faults(&provider.account);
-    assert_eq!(
-        states(&provider, &broken).await[&broken_endpoint],
-        ConnectionState::PendingAcceptance
-    );
-    assert_eq!(
-        states(&provider, &fine).await[&fine_endpoint],
-        ConnectionState::Available
-    );
-    assert_eq!(ids(&summary.accepted), [fine_endpoint]);
+    for (service, endpoint) in [(&first, &first_endpoint), (&second, &second_endpoint)] {
+        assert_eq!(
+            states(&provider, service).await[endpoint],
+            ConnectionState::PendingAcceptance
+        );
+    }
+    assert!(summary.accepted.is_empty());
     assert_eq!(summary.errors.len(), 1);
-    assert_eq!(
-        summary.errors[0].service_id.as_ref().map(|s| s.as_str()),
-        Some(broken.as_str())
-    );
     assert!(
         summary.errors[0]
             .message
             .contains("DescribeVpcEndpointConnections failed"),
         "{}",
         summary.errors[0].message
+    );
+    // One listing names both services; the next sweep decides them in it.
+    let again = sweep(&approver).await;
+    assert_eq!(
+        ids(&again.accepted).into_iter().collect::<BTreeSet<_>>(),
+        BTreeSet::from([first_endpoint, second_endpoint])
     );
 }
 

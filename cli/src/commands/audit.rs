@@ -23,7 +23,7 @@ pub async fn list(
             .map_err(|e| CliError::invalid(format!("--since: {e}")))?,
     };
     let service = service.map(service_id).transpose()?;
-    let records = ctx.audit()?.records(service.as_ref()).await?;
+    let records = ctx.audit().await?.records(service.as_ref()).await?;
     let mut decisions: Vec<DecisionRecord> = Vec::new();
     let mut outcomes: BTreeMap<(String, String, String), Vec<OutcomeRecord>> = BTreeMap::new();
     let mut unreadable = Vec::new();

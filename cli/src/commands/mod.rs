@@ -11,9 +11,11 @@ pub mod reconcile;
 pub mod rules;
 
 use aws_config::SdkConfig;
-use plgov_shared::domain::allowlist::{Allowlist, ServiceRules};
+use plgov_shared::adapters::{CallCounter, OrganizationsReader, dynamodb_for};
+use plgov_shared::domain::allowlist::{Allowlist, Consumers, ServiceRules, WILDCARD};
 use plgov_shared::domain::{AccountId, ServiceId};
 use plgov_shared::ports::AllowlistStore;
+use plgov_shared::tables::audit::Provider;
 use plgov_shared::tables::{AllowlistTable, AuditTable};
 
 use crate::error::CliError;
@@ -28,17 +30,42 @@ pub struct Context {
 
 impl Context {
     pub fn allowlist(&self) -> Result<AllowlistTable, CliError> {
+        let table = self.target.allowlist_table()?;
         Ok(AllowlistTable::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
-            self.target.allowlist_table()?,
+            dynamodb_for(&aws_sdk_dynamodb::Client::new(&self.sdk), table),
+            table,
         ))
     }
 
-    pub fn audit(&self) -> Result<AuditTable, CliError> {
+    /// The audit table, as the records of the caller's account (whose services they are) in the
+    /// region of the AWS configuration.
+    pub async fn audit(&self) -> Result<AuditTable, CliError> {
+        let table = self.target.audit_table()?;
+        let caller = self.caller().await?;
+        let account = caller
+            .split(':')
+            .nth(4)
+            .and_then(|a| AccountId::parse(a).ok())
+            .ok_or_else(|| CliError::Aws(format!("cannot read an account from {caller:?}")))?;
+        let region = self
+            .sdk
+            .region()
+            .map(ToString::to_string)
+            .ok_or_else(|| CliError::invalid("no AWS region: set AWS_REGION (or --region)"))?;
         Ok(AuditTable::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
-            self.target.audit_table()?,
+            dynamodb_for(&aws_sdk_dynamodb::Client::new(&self.sdk), table),
+            table,
+            Provider { account, region },
         ))
+    }
+
+    /// AWS Organizations, read as the approver reads it (through the deployment's role).
+    pub fn organization(&self) -> OrganizationsReader {
+        OrganizationsReader::new(
+            &self.sdk,
+            &CallCounter::new(),
+            self.target.organizations_role.as_deref(),
+        )
     }
 
     /// The whole allowlist, as the approver reads it.
@@ -69,6 +96,17 @@ impl Context {
 
 pub fn service_id(value: &str) -> Result<ServiceId, CliError> {
     ServiceId::parse(value.trim()).map_err(|e| CliError::invalid(format!("--service: {e}")))
+}
+
+/// `*`, an account (id or IAM principal ARN), an organization `o-...` or an OU `ou-...` (the
+/// accounts below it).
+pub fn consumers(value: &str) -> Result<Consumers, CliError> {
+    let value = value.trim();
+    if value == WILDCARD || value.starts_with("o-") || value.starts_with("ou-") {
+        Consumers::parse(value).map_err(|e| CliError::invalid(format!("--account: {e}")))
+    } else {
+        account_id(value).map(Consumers::Account)
+    }
 }
 
 pub fn account_id(value: &str) -> Result<AccountId, CliError> {

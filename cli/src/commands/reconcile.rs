@@ -23,10 +23,11 @@ pub async fn run(ctx: &Context, services: &[String], dry_run: bool) -> Result<()
     })?;
     let namespace = crate::target::namespace(namespace)?;
     let allowlist = ctx.allowlist()?;
-    let audit = ctx.audit()?;
+    let audit = ctx.audit().await?;
     let operator = ctx.caller().await?;
     let reconciler = Reconciler {
         connections: &Ec2Connections::new(aws_sdk_ec2::Client::new(&ctx.sdk)),
+        organization: &ctx.organization(),
         allowlist: &allowlist,
         audit: &audit,
         metrics: &CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(&ctx.sdk), namespace),

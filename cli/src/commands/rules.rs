@@ -1,11 +1,11 @@
 //! `plgov allow add`, `plgov deny add`, `plgov rules list`, `plgov rules remove`.
 
-use plgov_shared::domain::allowlist::{Effect, ItemKey, Rule, Scope, WILDCARD};
+use plgov_shared::domain::allowlist::{Consumers, Effect, ItemKey, Rule, Scope, WILDCARD};
 use plgov_shared::domain::hour::format_utc;
 use plgov_shared::tables::allowlist::{Entry, Metadata, StoredRule, Written, rule_key};
 use serde_json::json;
 
-use super::{Context, account_id, service_id};
+use super::{Context, consumers, service_id};
 use crate::args::RuleArgs;
 use crate::error::CliError;
 use crate::expiry::parse_instant;
@@ -24,10 +24,10 @@ fn scope_or_wildcard<T>(
 
 pub async fn add(ctx: &Context, effect: Effect, args: &RuleArgs) -> Result<(), CliError> {
     let service = scope_or_wildcard(&args.service, service_id)?;
-    let account = scope_or_wildcard(&args.account, account_id)?;
+    let account = consumers(&args.account)?;
     if effect == Effect::Allow
         && service == Scope::Any
-        && account == Scope::Any
+        && account == Consumers::Any
         && !args.all_accounts_all_services
     {
         return Err(CliError::Refused(
@@ -174,7 +174,7 @@ pub async fn remove(
     } else {
         let rule = Rule {
             service: scope_or_wildcard(service, service_id)?,
-            account: scope_or_wildcard(account, account_id)?,
+            account: consumers(account)?,
             effect: Effect::Deny,
             expires_at: None,
         };

@@ -4,11 +4,12 @@
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use plgov_shared::adapters::{
-    CallCounter, CloudWatchMetrics, CountedClients, Ec2Connections, SecurityHubFindings,
-    securityhub_client,
+    CallCounter, CloudWatchMetrics, CountedClients, Ec2Connections, OrganizationsReader,
+    SecurityHubFindings, dynamodb_for, securityhub_client,
 };
 use plgov_shared::config::ApproverConfig;
 use plgov_shared::events::{EventError, is_findings_request, parse_trigger};
+use plgov_shared::tables::audit::Provider;
 use plgov_shared::tables::{AllowlistTable, AuditTable};
 use plgov_shared::usecases::findings::FindingsError;
 use plgov_shared::usecases::reconcile::{ReconcileSummary, Reconciler};
@@ -47,6 +48,7 @@ impl From<ApproverError> for Diagnostic {
 pub struct Approver {
     config: ApproverConfig,
     connections: Ec2Connections,
+    organization: OrganizationsReader,
     allowlist: AllowlistTable,
     audit: AuditTable,
     metrics: CloudWatchMetrics,
@@ -64,8 +66,24 @@ impl Approver {
         } = CountedClients::new(sdk, &calls);
         Self {
             connections: Ec2Connections::new(ec2),
-            allowlist: AllowlistTable::new(dynamodb.clone(), &config.allowlist_table),
-            audit: AuditTable::new(dynamodb, &config.audit_table),
+            organization: OrganizationsReader::new(
+                sdk,
+                &calls,
+                config.organizations_role.as_deref(),
+            ),
+            // A hub's tables by ARN, through their region's endpoint.
+            allowlist: AllowlistTable::new(
+                dynamodb_for(&dynamodb, &config.allowlist_table),
+                &config.allowlist_table,
+            ),
+            audit: AuditTable::new(
+                dynamodb_for(&dynamodb, &config.audit_table),
+                &config.audit_table,
+                Provider {
+                    account: config.account_id.clone(),
+                    region: sdk.region().map_or_else(String::new, ToString::to_string),
+                },
+            ),
             metrics: CloudWatchMetrics::new(cloudwatch, &config.metrics_namespace),
             hub: SecurityHubFindings::new(
                 securityhub_client(sdk, &calls),
@@ -89,6 +107,7 @@ impl Approver {
         let before = self.calls.snapshot();
         let reconciler = Reconciler {
             connections: &self.connections,
+            organization: &self.organization,
             allowlist: &self.allowlist,
             audit: &self.audit,
             metrics: &self.metrics,

@@ -5,11 +5,11 @@ use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use plgov_shared::adapters::{
     CallCounter, CloudWatchMetrics, CloudWatchUsage, CountedClients, Ec2Endpoints, PriceListApi,
-    SecurityHubFindings, pricing_client, securityhub_client,
+    SecurityHubFindings, dynamodb_for, pricing_client, securityhub_client,
 };
 use plgov_shared::config::CostConfig;
 use plgov_shared::events::{EventError, parse_cost_event};
-use plgov_shared::tables::CostTable;
+use plgov_shared::tables::{CostPool, CostTable};
 use plgov_shared::usecases::cost::{CostError, CostReporter, CostSummary};
 use plgov_shared::usecases::findings::FindingsError;
 use serde_json::Value;
@@ -51,6 +51,7 @@ pub struct Reporter {
     inventory: Ec2Endpoints,
     usage: CloudWatchUsage,
     ledger: CostTable,
+    pool: CostPool,
     metrics: CloudWatchMetrics,
     calls: CallCounter,
 }
@@ -72,6 +73,14 @@ impl Reporter {
             ),
             inventory: Ec2Endpoints::new(ec2),
             usage: CloudWatchUsage::new(cloudwatch.clone()),
+            // A hub's pool by ARN, through its region's endpoint.
+            pool: CostPool::new(
+                config
+                    .cost_pool_table
+                    .as_ref()
+                    .map(|t| (dynamodb_for(&dynamodb, t), t.clone())),
+                config.account_id.clone(),
+            ),
             ledger: CostTable::new(dynamodb, &config.cost_table),
             metrics: CloudWatchMetrics::new(cloudwatch, &config.metrics_namespace),
             config,
@@ -96,6 +105,7 @@ impl Reporter {
             .inspect_err(|err| tracing::error!(error = %err, "event rejected"))?;
         let reporter = CostReporter {
             prices: &self.prices,
+            pool: &self.pool,
             hub: &self.hub,
             inventory: &self.inventory,
             usage: &self.usage,

@@ -12,6 +12,8 @@ use crate::ports::{ConnectionList, Connections, PortError, Unsuccessful};
 
 /// The largest page DescribeVpcEndpointConnections and DescribeVpcEndpointServiceConfigurations allow.
 const PAGE_SIZE: i32 = 1000;
+/// Service ids per `service-id` filter of one DescribeVpcEndpointConnections.
+const SERVICE_FILTER_VALUES: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct Ec2Connections {
@@ -103,7 +105,7 @@ impl Connections for Ec2Connections {
 
     async fn connections(
         &self,
-        service: &ServiceId,
+        services: Option<&[ServiceId]>,
         states: &[ConnectionState],
     ) -> Result<ConnectionList, PortError> {
         let state_filter = Filter::builder()
@@ -112,30 +114,42 @@ impl Connections for Ec2Connections {
                 states.iter().map(|s| s.as_wire_str().to_owned()).collect(),
             ))
             .build();
-        let mut pages = self
-            .client
-            .describe_vpc_endpoint_connections()
-            .filters(
-                Filter::builder()
-                    .name("service-id")
-                    .values(service.as_str())
-                    .build(),
-            )
-            .filters(state_filter)
-            .max_results(PAGE_SIZE)
-            .into_paginator()
-            .send();
+        // Without services: one listing of the whole account. With them: a service-id filter,
+        // in chunks that keep each filter's list of values short.
+        let chunks: Vec<Option<&[ServiceId]>> = match services {
+            None => vec![None],
+            Some(named) => named.chunks(SERVICE_FILTER_VALUES).map(Some).collect(),
+        };
         let mut list = ConnectionList::default();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| port_error("DescribeVpcEndpointConnections", e))?;
-            for raw in page.vpc_endpoint_connections() {
-                match to_connection(raw) {
-                    // The filter is a request; only what it asked for is decided.
-                    Ok(conn) if &conn.service == service && states.contains(&conn.state) => {
-                        list.connections.push(conn)
+        for chunk in chunks {
+            let mut request = self
+                .client
+                .describe_vpc_endpoint_connections()
+                .filters(state_filter.clone())
+                .max_results(PAGE_SIZE);
+            if let Some(ids) = chunk {
+                request = request.filters(
+                    Filter::builder()
+                        .name("service-id")
+                        .set_values(Some(ids.iter().map(ToString::to_string).collect()))
+                        .build(),
+                );
+            }
+            let mut pages = request.into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| port_error("DescribeVpcEndpointConnections", e))?;
+                for raw in page.vpc_endpoint_connections() {
+                    match to_connection(raw) {
+                        // The filter is a request; only what it asked for is decided.
+                        Ok(conn)
+                            if chunk.is_none_or(|ids| ids.contains(&conn.service))
+                                && states.contains(&conn.state) =>
+                        {
+                            list.connections.push(conn)
+                        }
+                        Ok(_) => {}
+                        Err(malformed) => list.malformed.push(malformed),
                     }
-                    Ok(_) => {}
-                    Err(malformed) => list.malformed.push(malformed),
                 }
             }
         }

@@ -11,13 +11,14 @@ use crate::domain::findings::{ImportPlan, ServiceSetup, StoredFinding};
 use crate::domain::hour::Hour;
 use crate::domain::inventory::{Endpoint, InventoryRecord};
 use crate::domain::metrics::MetricPoint;
+use crate::domain::organization::Place;
 use crate::domain::price_list::CachedRates;
 use crate::domain::publishing::{HourRecord, MetricKey};
-use crate::domain::{ConnectionState, EndpointId, ServiceId};
+use crate::domain::{AccountId, ConnectionState, EndpointId, ServiceId};
 use crate::ports::{
     AllowlistStore, AuditLog, ConnectionList, Connections, CostLedger, EndpointInventory,
-    EndpointRecord, FindingsHub, LedgerRead, Metrics, PortError, PriceList, Unsuccessful,
-    UsageSource,
+    EndpointRecord, FindingsHub, LedgerRead, Metrics, Organization, PortError, PriceList, TierPool,
+    Unsuccessful, UsageSource,
 };
 use crate::tables::{RawItem, RawValue, allowlist, audit};
 
@@ -120,16 +121,32 @@ impl Connections for MemoryConnections {
 
     async fn connections(
         &self,
-        service: &ServiceId,
+        services: Option<&[ServiceId]>,
         states: &[ConnectionState],
     ) -> Result<ConnectionList, PortError> {
-        self.check("DescribeVpcEndpointConnections", Some(service), 0)?;
+        // A failure armed for one service fails a listing that includes it.
+        match services {
+            None => self.check("DescribeVpcEndpointConnections", None, 0)?,
+            Some(named) => {
+                self.check("DescribeVpcEndpointConnections", None, 0)?;
+                let failing = self.failing.lock().unwrap();
+                if named.iter().any(|s| {
+                    failing.iter().any(|(op, f)| {
+                        *op == "DescribeVpcEndpointConnections" && f.as_ref() == Some(s)
+                    })
+                }) {
+                    return Err(injected("DescribeVpcEndpointConnections"));
+                }
+            }
+        }
         let connections = self
             .connections
             .lock()
             .unwrap()
             .iter()
-            .filter(|c| &c.service == service && states.contains(&c.state))
+            .filter(|c| {
+                services.is_none_or(|named| named.contains(&c.service)) && states.contains(&c.state)
+            })
             .cloned()
             .collect();
         Ok(ConnectionList {
@@ -304,7 +321,9 @@ impl AuditLog for MemoryAudit {
         }
         let mut stored = self.records.lock().unwrap();
         for r in records {
-            stored.entry(audit::key(r)).or_insert_with(|| r.clone());
+            stored
+                .entry((audit::service_of(r).to_string(), audit::sort_key(r)))
+                .or_insert_with(|| r.clone());
         }
         Ok(())
     }
@@ -389,6 +408,74 @@ impl Metrics for MemoryMetrics {
             .iter()
             .map(|k| (k.clone(), self.hour_sum(k, hour)))
             .collect())
+    }
+}
+
+/// AWS Organizations: each account's place (an account not listed is in no organization).
+#[derive(Debug, Default)]
+pub struct MemoryOrganization {
+    pub places: Mutex<BTreeMap<AccountId, Place>>,
+    /// Every lookup fails (AccessDenied, as with a role missing).
+    pub failing: Mutex<bool>,
+    /// Accounts looked up, in order.
+    pub lookups: Mutex<Vec<AccountId>>,
+}
+
+impl Organization for MemoryOrganization {
+    async fn place(&self, account: &AccountId) -> Result<Place, PortError> {
+        self.lookups.lock().unwrap().push(account.clone());
+        if *self.failing.lock().unwrap() {
+            return Err(PortError {
+                operation: "ListParents",
+                code: Some("AccessDeniedException".into()),
+                message:
+                    "AccessDeniedException: not authorized to perform organizations:ListParents"
+                        .into(),
+                retryable: false,
+            });
+        }
+        Ok(self
+            .places
+            .lock()
+            .unwrap()
+            .get(account)
+            .cloned()
+            .unwrap_or(Place::Known {
+                organization: None,
+                units: vec![],
+            }))
+    }
+}
+
+/// The organization's cost pool: the other accounts' GB per hour, and this account's.
+#[derive(Debug, Default)]
+pub struct MemoryPool {
+    pub others: Mutex<BTreeMap<Hour, f64>>,
+    pub mine: Mutex<BTreeMap<Hour, f64>>,
+    pub failing: Mutex<bool>,
+}
+
+impl TierPool for MemoryPool {
+    async fn others(&self, _region: &str, month: Hour) -> Result<BTreeMap<Hour, f64>, PortError> {
+        if *self.failing.lock().unwrap() {
+            return Err(injected("Query"));
+        }
+        let next = month.month_start().plus(24 * 31).month_start();
+        Ok(self
+            .others
+            .lock()
+            .unwrap()
+            .range(month.month_start()..next)
+            .map(|(h, g)| (*h, *g))
+            .collect())
+    }
+
+    async fn put(&self, _region: &str, hours: &[(Hour, f64)]) -> Result<(), PortError> {
+        if *self.failing.lock().unwrap() {
+            return Err(injected("PutItem"));
+        }
+        self.mine.lock().unwrap().extend(hours.iter().copied());
+        Ok(())
     }
 }
 

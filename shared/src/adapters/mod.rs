@@ -7,15 +7,17 @@ pub mod clock;
 pub mod cloudwatch;
 pub mod ec2;
 pub mod memory;
+pub mod organizations;
 pub mod pricing;
 mod sdk_error;
 pub mod securityhub;
 
 pub use call_counter::CallCounter;
-pub use clients::{CountedClients, pricing_client, securityhub_client};
+pub use clients::{CountedClients, dynamodb_for, pricing_client, securityhub_client, table_region};
 pub use clock::epoch_now;
 pub use cloudwatch::{CloudWatchMetrics, CloudWatchUsage};
 pub use ec2::{Ec2Connections, Ec2Endpoints};
+pub use organizations::OrganizationsReader;
 pub use pricing::PriceListApi;
 pub(crate) use sdk_error::port_error;
 pub use securityhub::SecurityHubFindings;

@@ -10,7 +10,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::ids::{AccountId, ServiceId};
+use super::ids::{AccountId, IdError, OrgUnitId, OrganizationId, ServiceId};
+use super::organization::Place;
 
 /// The sort key of a service's policy item.
 pub const POLICY_SORT_KEY: &str = "#policy";
@@ -70,12 +71,70 @@ impl fmt::Display for Effect {
     }
 }
 
-/// One allowlist rule: who (account) may or may not connect to what (service).
+/// Whom a rule is about (its `sk`): every account, one account, every account below an
+/// organizational unit (at any depth), or every account of an organization.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Consumers {
+    Any,
+    Account(AccountId),
+    Unit(OrgUnitId),
+    Organization(OrganizationId),
+}
+
+impl Consumers {
+    /// `*`, a 12-digit account id, `ou-...` or `o-...`; the error names what was expected.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        if value == WILDCARD {
+            Ok(Self::Any)
+        } else if value.starts_with("ou-") {
+            OrgUnitId::parse(value).map(Self::Unit)
+        } else if value.starts_with("o-") {
+            OrganizationId::parse(value).map(Self::Organization)
+        } else {
+            AccountId::parse(value).map(Self::Account)
+        }
+    }
+
+    /// Whether matching needs the account's place in AWS Organizations.
+    pub fn needs_place(&self) -> bool {
+        matches!(self, Self::Unit(_) | Self::Organization(_))
+    }
+
+    /// Whether `account`, at `place`, is among them; `None` when that depends on a place that
+    /// could not be read.
+    pub fn contain(&self, account: &AccountId, place: &Place) -> Option<bool> {
+        match self {
+            Self::Any => Some(true),
+            Self::Account(a) => Some(a == account),
+            Self::Unit(unit) => place.is_below(unit),
+            Self::Organization(org) => place.is_in(org),
+        }
+    }
+}
+
+impl fmt::Display for Consumers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str(WILDCARD),
+            Self::Account(a) => a.fmt(f),
+            Self::Unit(u) => u.fmt(f),
+            Self::Organization(o) => o.fmt(f),
+        }
+    }
+}
+
+impl Serialize for Consumers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One allowlist rule: who (accounts) may or may not connect to what (service).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
     pub service: Scope<ServiceId>,
-    pub account: Scope<AccountId>,
+    pub account: Consumers,
     pub effect: Effect,
     /// Epoch seconds; the rule is ignored from this instant on.
     pub expires_at: Option<i64>,
@@ -86,18 +145,36 @@ impl Rule {
         self.expires_at.is_none_or(|at| now < at)
     }
 
+    /// Whether the rule applies to `account` (at `place`) on `service` at `now`; `None` when
+    /// that depends on a place in AWS Organizations that could not be read.
+    pub fn applies(
+        &self,
+        service: &ServiceId,
+        account: &AccountId,
+        place: &Place,
+        now: i64,
+    ) -> Option<bool> {
+        if !self.is_live(now) || !self.service.matches(service) {
+            return Some(false);
+        }
+        self.account.contain(account, place)
+    }
+
+    /// [`Rule::applies`] known to be true without any place in AWS Organizations: rules of
+    /// organizations and OUs never match here.
     pub fn matches(&self, service: &ServiceId, account: &AccountId, now: i64) -> bool {
-        self.is_live(now) && self.service.matches(service) && self.account.matches(account)
+        self.applies(service, account, &Place::not_looked_up(), now) == Some(true)
     }
 }
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} rule (service {}, account {})",
-            self.effect, self.service, self.account
-        )
+        let who = match &self.account {
+            Consumers::Unit(u) => format!("accounts below {u}"),
+            Consumers::Organization(o) => format!("accounts of {o}"),
+            other => format!("account {other}"),
+        };
+        write!(f, "{} rule (service {}, {who})", self.effect, self.service)
     }
 }
 
@@ -320,7 +397,7 @@ mod tests {
     fn a_service_sees_its_rules_and_the_wildcard_ones_its_policy_and_what_may_hold_it() {
         let rule = |service: Scope<ServiceId>| Rule {
             service,
-            account: Scope::Any,
+            account: Consumers::Any,
             effect: Effect::Allow,
             expires_at: None,
         };

@@ -9,6 +9,9 @@
 //! 6. Only `pendingAcceptance` is accepted or rejected; an `available` connection whose owner is
 //!    no longer allowed is revoked when the policy says `revoke` (a held one is never revoked).
 //! 7. A malformed policy item holds its whole service: its settings are unknown.
+//! 8. A rule of an organization or OU matches by the owner's place in AWS Organizations. When that
+//!    place could not be read, such a rule neither matches nor fails to match: a connection it
+//!    might decide is held (a deny may be among them; an allow is not known to hold).
 
 use std::fmt;
 
@@ -19,6 +22,7 @@ use super::allowlist::{
 };
 use super::connection_state::ConnectionState;
 use super::ids::{AccountId, EndpointId, ServiceId};
+use super::organization::Place;
 
 /// A connection as the provider sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +104,9 @@ pub enum Reason {
     Held(MalformedItem),
     /// The service's policy item is malformed.
     PolicyMalformed(MalformedItem),
+    /// A rule of an organization or OU might apply, and the owner's place in AWS Organizations
+    /// could not be read: why.
+    PlaceUnknown(Rule, String),
 }
 
 impl fmt::Display for Reason {
@@ -125,6 +132,10 @@ impl fmt::Display for Reason {
                 "held: the service's policy item {} is malformed ({})",
                 item.key, item.problem
             ),
+            Reason::PlaceUnknown(rule, why) => write!(
+                f,
+                "held: the {rule} needs the account's place in AWS Organizations, which could not be read ({why})"
+            ),
         }
     }
 }
@@ -135,23 +146,29 @@ pub struct Decision {
     pub reason: Reason,
 }
 
+/// The first rule of `effect` that applies, and the first that might (its place unknown).
 fn first_match<'a>(
     rules: &'a [Rule],
     effect: Effect,
     conn: &Connection,
+    place: &Place,
     now: i64,
-) -> Option<&'a Rule> {
-    rules
-        .iter()
-        .find(|r| r.effect == effect && r.matches(&conn.service, &conn.owner, now))
+) -> (Option<&'a Rule>, Option<&'a Rule>) {
+    let of_effect = || rules.iter().filter(|r| r.effect == effect);
+    let with = |answer: Option<bool>| {
+        of_effect().find(|r| r.applies(&conn.service, &conn.owner, place, now) == answer)
+    };
+    (with(Some(true)), with(None))
 }
 
 /// Decides `conn` from what applies to its service (`rules`, checked again here) under the
-/// deployment's `defaults` at epoch second `now`.
+/// deployment's `defaults` at epoch second `now`; `place` is the owner's place in AWS
+/// Organizations (read only when a rule of an organization or OU applies to the service).
 pub fn decide(
     conn: &Connection,
     rules: &ServiceRules,
     defaults: ServicePolicy,
+    place: &Place,
     now: i64,
 ) -> Decision {
     let decision = |action, reason| Decision { action, reason };
@@ -167,19 +184,35 @@ pub fn decide(
         PolicyState::Set(item) => ServicePolicy::resolve(Some(item), defaults),
         PolicyState::Default => ServicePolicy::resolve(None, defaults),
     };
-    let deny = first_match(&rules.rules, Effect::Deny, conn, now);
-    let allow = first_match(&rules.rules, Effect::Allow, conn, now);
+    let (deny, deny_unknown) = first_match(&rules.rules, Effect::Deny, conn, place, now);
+    let (allow, allow_unknown) = first_match(&rules.rules, Effect::Allow, conn, place, now);
+    let place_unknown = |rule: &Rule| {
+        let why = match place {
+            Place::Unknown(why) => why.clone(),
+            Place::Known { .. } => String::new(),
+        };
+        decision(Action::Hold, Reason::PlaceUnknown(rule.clone(), why))
+    };
     let hold = || {
         rules
             .holds
             .iter()
             .find(|m| m.could_apply(&conn.service, &conn.owner))
     };
+    if let (None, Some(rule)) = (deny, deny_unknown)
+        && (conn.state == ConnectionState::PendingAcceptance
+            || conn.state == ConnectionState::Available && policy.revoke)
+    {
+        return place_unknown(rule);
+    }
     match &conn.state {
         ConnectionState::PendingAcceptance => match (deny, hold(), allow) {
             (Some(rule), _, _) => decision(Action::Reject, Reason::DenyRule(rule.clone())),
             (None, Some(item), _) => decision(Action::Hold, Reason::Held(item.clone())),
             (None, None, Some(rule)) => decision(Action::Accept, Reason::AllowRule(rule.clone())),
+            (None, None, None) if allow_unknown.is_some() => {
+                place_unknown(allow_unknown.expect("checked"))
+            }
             (None, None, None) => match policy.unmatched {
                 UnmatchedAction::Reject => {
                     decision(Action::Reject, Reason::Unmatched(UnmatchedAction::Reject))
@@ -195,6 +228,9 @@ pub fn decide(
         ConnectionState::Available => match (deny, allow, hold()) {
             (Some(rule), _, _) => decision(Action::Revoke, Reason::DenyRule(rule.clone())),
             (None, Some(_), _) => decision(Action::Keep, Reason::StillAllowed),
+            (None, None, _) if allow_unknown.is_some() => {
+                place_unknown(allow_unknown.expect("checked"))
+            }
             (None, None, Some(item)) => decision(Action::Hold, Reason::Held(item.clone())),
             (None, None, None) => decision(Action::Revoke, Reason::NoLongerAllowed),
         },
@@ -207,7 +243,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::domain::allowlist::{ItemKey, Scope};
+    use crate::domain::allowlist::{Consumers, ItemKey, Scope};
 
     /// `decide` over plain rules and a resolved policy, with no malformed items.
     fn decide_with(conn: &Connection, rules: &[Rule], p: &ServicePolicy, now: i64) -> Decision {
@@ -227,7 +263,7 @@ mod tests {
             policy: PolicyState::Default,
             holds: holds.to_vec(),
         };
-        decide(conn, &view, *p, now)
+        decide(conn, &view, *p, &Place::not_looked_up(), now)
     }
 
     const NOW: i64 = 1_800_000_000;
@@ -257,7 +293,7 @@ mod tests {
     ) -> Rule {
         Rule {
             service: service.map_or(Scope::Any, |n| Scope::One(svc(n))),
-            account: account.map_or(Scope::Any, |n| Scope::One(acct(n))),
+            account: account.map_or(Consumers::Any, |n| Consumers::Account(acct(n))),
             effect,
             expires_at,
         }
@@ -272,6 +308,137 @@ mod tests {
     }
 
     use ConnectionState::{Available, PendingAcceptance};
+
+    const OU: &str = "ou-ab12-cdefgh34";
+    const ORG: &str = "o-abcdef1234";
+
+    fn unit_rule(effect: Effect) -> Rule {
+        Rule {
+            service: Scope::Any,
+            account: Consumers::parse(OU).unwrap(),
+            effect,
+            expires_at: None,
+        }
+    }
+
+    fn below(units: &[&str]) -> Place {
+        Place::Known {
+            organization: Some(crate::domain::OrganizationId::parse(ORG).unwrap()),
+            units: units
+                .iter()
+                .map(|u| crate::domain::OrgUnitId::parse(u).unwrap())
+                .collect(),
+        }
+    }
+
+    fn decide_at(conn: &Connection, rules: &[Rule], p: &ServicePolicy, place: &Place) -> Decision {
+        let view = ServiceRules {
+            service: conn.service.clone(),
+            rules: rules.to_vec(),
+            policy: PolicyState::Default,
+            holds: vec![],
+        };
+        decide(conn, &view, *p, place, NOW)
+    }
+
+    #[test]
+    fn an_ou_rule_matches_the_accounts_below_it_at_any_depth_and_holds_when_the_place_is_unknown() {
+        let p = policy(UnmatchedAction::Reject, true);
+        let allow = [unit_rule(Effect::Allow)];
+        let pending = conn(1, 1, PendingAcceptance);
+        let deep = below(&["ou-ab12-zzzzzzzz", OU]);
+        assert_eq!(
+            decide_at(&pending, &allow, &p, &deep).action,
+            Action::Accept
+        );
+        assert_eq!(
+            decide_at(&pending, &allow, &p, &below(&["ou-ab12-zzzzzzzz"])).action,
+            Action::Reject,
+            "not below it: unmatched"
+        );
+        let unknown = Place::Unknown("AccessDenied".into());
+        let held = decide_at(&pending, &allow, &p, &unknown);
+        assert_eq!(held.action, Action::Hold);
+        assert!(
+            held.reason.to_string().contains("AccessDenied"),
+            "{}",
+            held.reason
+        );
+        // An OU deny over an account allow: below it, rejected (or revoked); unknown, held.
+        let rules = [
+            unit_rule(Effect::Deny),
+            rule(None, Some(1), Effect::Allow, None),
+        ];
+        assert_eq!(
+            decide_at(&pending, &rules, &p, &deep).action,
+            Action::Reject
+        );
+        assert_eq!(
+            decide_at(&pending, &rules, &p, &below(&[])).action,
+            Action::Accept
+        );
+        assert_eq!(
+            decide_at(&pending, &rules, &p, &unknown).action,
+            Action::Hold
+        );
+        let established = conn(1, 1, Available);
+        assert_eq!(
+            decide_at(&established, &rules, &p, &deep).action,
+            Action::Revoke
+        );
+        assert_eq!(
+            decide_at(&established, &rules, &p, &unknown).action,
+            Action::Hold
+        );
+        // An organization rule: its accounts, and not an account outside it.
+        let org = [Rule {
+            account: Consumers::parse(ORG).unwrap(),
+            ..unit_rule(Effect::Allow)
+        }];
+        assert_eq!(
+            decide_at(&pending, &org, &p, &below(&[])).action,
+            Action::Accept
+        );
+        let outside = Place::Known {
+            organization: None,
+            units: vec![],
+        };
+        assert_eq!(
+            decide_at(&pending, &org, &p, &outside).action,
+            Action::Reject
+        );
+        assert_eq!(
+            decide_at(&pending, &allow, &p, &deep).reason.to_string(),
+            format!("allow rule (service *, accounts below {OU})")
+        );
+    }
+
+    proptest! {
+        /// With the place unknown, a connection an OU deny might decide is never accepted, an OU
+        /// allow never accepts, and only a rule that matches without the place revokes.
+        #[test]
+        fn an_unknown_place_never_accepts_what_an_ou_rule_might_decide(
+            rules in proptest::collection::vec(arb_rule(), 0..6),
+            deny_by_ou in any::<bool>(), owner in 0u8..4, state in arb_state(), p in arb_policy(),
+        ) {
+            let mut rules = rules;
+            rules.push(unit_rule(if deny_by_ou { Effect::Deny } else { Effect::Allow }));
+            let c = conn(1, owner, state.clone());
+            let d = decide_at(&c, &rules, &p, &Place::Unknown("throttled".into()));
+            if deny_by_ou {
+                prop_assert_ne!(d.action, Action::Accept);
+            } else if d.action == Action::Accept {
+                // Only by a rule that matches without the place.
+                prop_assert!(live_match(&rules, &c, Effect::Allow));
+            }
+            if d.action == Action::Revoke {
+                prop_assert!(live_match(&rules, &c, Effect::Deny));
+            }
+            if deny_by_ou && state == PendingAcceptance && !live_match(&rules, &c, Effect::Deny) {
+                prop_assert_eq!(d.action, Action::Hold);
+            }
+        }
+    }
 
     #[test]
     fn the_issue_scenario() {
@@ -498,7 +665,7 @@ mod tests {
 #[cfg(test)]
 mod policy_tests {
     use super::*;
-    use crate::domain::allowlist::{ItemKey, PolicyItem, Scope};
+    use crate::domain::allowlist::{Consumers, ItemKey, PolicyItem, Scope};
 
     #[test]
     fn a_malformed_policy_holds_every_pending_connection_of_its_service_even_a_denied_one() {
@@ -516,7 +683,7 @@ mod policy_tests {
         };
         let deny = Rule {
             service: Scope::Any,
-            account: Scope::One(owner.clone()),
+            account: Consumers::Account(owner.clone()),
             effect: Effect::Deny,
             expires_at: None,
         };
@@ -536,6 +703,7 @@ mod policy_tests {
             &conn(ConnectionState::PendingAcceptance),
             &view,
             ServicePolicy::default(),
+            &Place::not_looked_up(),
             0,
         );
         assert_eq!(pending.action, Action::Hold);
@@ -551,6 +719,7 @@ mod policy_tests {
                 revoke: true,
                 ..Default::default()
             },
+            &Place::not_looked_up(),
             0,
         );
         assert_eq!(established.action, Action::Keep);
@@ -560,6 +729,7 @@ mod policy_tests {
             &conn(ConnectionState::PendingAcceptance),
             &view,
             ServicePolicy::default(),
+            &Place::not_looked_up(),
             0,
         );
         assert_eq!(decided.action, Action::Reject);

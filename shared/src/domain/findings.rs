@@ -12,9 +12,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::allowlist::{Effect, Scope, ServiceRules};
+use super::allowlist::{Consumers, Effect, ServiceRules};
 use super::cost::{EndpointKind, HOURS_PER_MONTH, monthly_estimate};
 use super::inventory::Endpoint;
+use super::organization::Place;
 use super::pricing::RegionRates;
 use super::{AccountId, ServiceId};
 
@@ -280,14 +281,28 @@ pub fn principal_changes(
     let open_to_all = rules
         .rules
         .iter()
-        .any(|r| r.is_live(now) && r.effect == Effect::Allow && r.account == Scope::Any)
+        .any(|r| r.is_live(now) && r.effect == Effect::Allow && r.account == Consumers::Any)
         && rules.holds.is_empty();
+    // Which accounts an organization or OU holds is not listed here: an account principal
+    // such a rule may allow stays unless a deny or a malformed item could apply to it.
+    let allowed_by_organization = rules
+        .rules
+        .iter()
+        .any(|r| r.is_live(now) && r.effect == Effect::Allow && r.account.needs_place());
+    let kept_for_organization = |a: &AccountId| {
+        allowed_by_organization
+            && rules.hold_for(a).is_none()
+            && !rules.rules.iter().any(|r| {
+                r.effect == Effect::Deny
+                    && r.applies(&rules.service, a, &Place::not_looked_up(), now) != Some(false)
+            })
+    };
     let wanted: Vec<String> = rules
         .rules
         .iter()
         .filter(|r| r.is_live(now) && r.effect == Effect::Allow)
         .filter_map(|r| match &r.account {
-            Scope::One(a) if plainly_allowed(rules, a, now) => Some(root(a)),
+            Consumers::Account(a) if plainly_allowed(rules, a, now) => Some(root(a)),
             _ => None,
         })
         .collect();
@@ -303,7 +318,7 @@ pub fn principal_changes(
         .iter()
         .filter(|p| match AccountId::from_principal(p) {
             _ if p.as_str() == "*" => !open_to_all,
-            Ok(a) => !plainly_allowed(rules, &a, now),
+            Ok(a) => !plainly_allowed(rules, &a, now) && !kept_for_organization(&a),
             Err(_) => true,
         })
         .cloned()
@@ -531,7 +546,7 @@ pub fn plan_import(found: &[Finding], stored: &[StoredFinding]) -> ImportPlan {
 mod tests {
     use super::*;
     use crate::domain::EndpointId;
-    use crate::domain::allowlist::{Allowlist, ItemKey, MalformedItem, Rule};
+    use crate::domain::allowlist::{Allowlist, ItemKey, MalformedItem, Rule, Scope};
     use crate::domain::pricing::PriceBook;
 
     const NOW: i64 = 1_795_000_000;
@@ -545,7 +560,7 @@ mod tests {
         AccountId::parse(&format!("{:012}", 111_111_111_000 + n)).unwrap()
     }
 
-    fn rule(account: Scope<AccountId>, effect: Effect) -> Rule {
+    fn rule(account: Consumers, effect: Effect) -> Rule {
         Rule {
             service: Scope::One(svc()),
             account,
@@ -577,7 +592,7 @@ mod tests {
 
     #[test]
     fn a_well_set_service_has_no_finding() {
-        let r = rules(vec![rule(Scope::One(acct(1)), Effect::Allow)]);
+        let r = rules(vec![rule(Consumers::Account(acct(1)), Effect::Allow)]);
         let s = setup(true, &["arn:aws:iam::111111111001:root"], &[TOPIC]);
         assert_eq!(provider_findings(&s, &r, TOPIC, false, NOW), vec![]);
     }
@@ -585,8 +600,8 @@ mod tests {
     #[test]
     fn acceptance_off_wide_principals_and_no_notification_are_found() {
         let r = rules(vec![
-            rule(Scope::One(acct(1)), Effect::Allow),
-            rule(Scope::One(acct(2)), Effect::Deny),
+            rule(Consumers::Account(acct(1)), Effect::Allow),
+            rule(Consumers::Account(acct(2)), Effect::Deny),
         ]);
         let s = setup(
             false,
@@ -633,14 +648,14 @@ mod tests {
     #[test]
     fn principal_changes_add_the_allowed_and_remove_the_rest_never_adding_for_a_deny_or_a_hold() {
         let mut list = vec![
-            rule(Scope::One(acct(1)), Effect::Allow),
-            rule(Scope::One(acct(2)), Effect::Allow),
-            rule(Scope::One(acct(2)), Effect::Deny),
-            rule(Scope::One(acct(4)), Effect::Allow),
+            rule(Consumers::Account(acct(1)), Effect::Allow),
+            rule(Consumers::Account(acct(2)), Effect::Allow),
+            rule(Consumers::Account(acct(2)), Effect::Deny),
+            rule(Consumers::Account(acct(4)), Effect::Allow),
         ];
         list.push(Rule {
             expires_at: Some(NOW - 1),
-            ..rule(Scope::One(acct(5)), Effect::Allow)
+            ..rule(Consumers::Account(acct(5)), Effect::Allow)
         });
         let mut allowlist = Allowlist {
             rules: list,
@@ -680,8 +695,8 @@ mod tests {
         );
         // A rule for every account keeps `*`, and still removes a denied account.
         let open = rules(vec![
-            rule(Scope::Any, Effect::Allow),
-            rule(Scope::One(acct(2)), Effect::Deny),
+            rule(Consumers::Any, Effect::Allow),
+            rule(Consumers::Account(acct(2)), Effect::Deny),
         ]);
         let (add, remove) = principal_changes(&s, &open, NOW);
         assert!(add.is_empty());

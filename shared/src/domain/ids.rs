@@ -14,6 +14,22 @@ pub enum IdError {
     EndpointId { value: String },
     #[error("invalid AWS account id {value:?}: expected exactly 12 digits")]
     AccountId { value: String },
+    #[error(
+        "invalid organizational unit id {value:?}: expected `ou-`, 4 to 32 lower-case letters or digits, `-`, then 8 to 32 more"
+    )]
+    OrgUnitId { value: String },
+    #[error(
+        "invalid organization id {value:?}: expected `o-` followed by 10 to 32 lower-case letters or digits"
+    )]
+    OrganizationId { value: String },
+}
+
+/// `min..=max` lower-case ASCII letters or digits (AWS Organizations ids).
+fn is_lower_alnum(value: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
 }
 
 /// Lower-case hex after `prefix`. Length is not checked: AWS ids have 17 hex digits,
@@ -94,6 +110,22 @@ id_newtype!(
     AccountId,
     |v| v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()),
     AccountId
+);
+
+id_newtype!(
+    /// An organizational unit id of AWS Organizations, `ou-<root part>-<unit part>`.
+    OrgUnitId,
+    |v| v
+        .strip_prefix("ou-")
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(root, unit)| is_lower_alnum(root, 4, 32) && is_lower_alnum(unit, 8, 32)),
+    OrgUnitId
+);
+id_newtype!(
+    /// An organization id of AWS Organizations, `o-` + 10 to 32 lower-case letters or digits.
+    OrganizationId,
+    |v| v.strip_prefix("o-").is_some_and(|rest| is_lower_alnum(rest, 10, 32)),
+    OrganizationId
 );
 
 impl ServiceId {

@@ -10,10 +10,11 @@ pub mod hour;
 pub mod ids;
 pub mod inventory;
 pub mod metrics;
+pub mod organization;
 pub mod price_list;
 pub mod pricing;
 pub mod publishing;
 pub mod trigger;
 
 pub use connection_state::ConnectionState;
-pub use ids::{AccountId, EndpointId, IdError, ServiceId};
+pub use ids::{AccountId, EndpointId, IdError, OrgUnitId, OrganizationId, ServiceId};

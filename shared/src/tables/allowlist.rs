@@ -2,13 +2,14 @@
 //!
 //! | item | attributes |
 //! |---|---|
-//! | rule | `pk` (service id or `*`), `sk` (account id or `*`), `effect` (`allow`/`deny`, required), `expires_at` (N, epoch seconds 2000-01-01..2200-01-01), `note`, `created_by`, `created_at` (S, ISO-8601 UTC) |
+//! | rule | `pk` (service id or `*`), `sk` (account id, organization id `o-...`, OU id `ou-...` (the accounts below it, at any depth) or `*`), `effect` (`allow`/`deny`, required), `expires_at` (N, epoch seconds 2000-01-01..2200-01-01), `note`, `created_by`, `created_at` (S, ISO-8601 UTC) |
 //! | policy | `pk` (service id), `sk` = `#policy`, `unmatched` (`reject`/`leave`), `revoke` (BOOL), `dry_run` (BOOL), `note`, `created_by`, `created_at` |
 //!
 //! An item is well-formed only if every attribute is one of these, with this type and this exact
 //! spelling. Anything else decodes to a [`MalformedItem`] naming what is wrong, with the scope it
 //! holds: its `pk` when that reads as a service id (else every service) and its `sk` when that
-//! reads as an account id (else every account).
+//! reads as an account id (else every account: an `o-`/`ou-` key too, since which accounts an
+//! OU holds is not known without AWS Organizations).
 
 use std::collections::HashMap;
 
@@ -19,7 +20,7 @@ use super::dynamo::{attribute_map, raw_item, scan_all};
 use super::{RawItem, RawValue};
 use crate::adapters::port_error;
 use crate::domain::allowlist::{
-    Allowlist, Effect, ItemKey, MalformedItem, POLICY_SORT_KEY, PolicyItem, Rule, Scope,
+    Allowlist, Consumers, Effect, ItemKey, MalformedItem, POLICY_SORT_KEY, PolicyItem, Rule, Scope,
     UnmatchedAction, WILDCARD,
 };
 use crate::domain::hour::{format_utc, parse_utc};
@@ -196,11 +197,9 @@ fn decode_strict(item: &RawItem) -> Result<Entry, String> {
     } else {
         Scope::One(ServiceId::parse(pk).map_err(|e| format!("`pk`: {e} (or `*`)"))?)
     };
-    let account = if sk == WILDCARD {
-        Scope::Any
-    } else {
-        Scope::One(AccountId::parse(sk).map_err(|e| format!("`sk`: {e} (or `*` or `#policy`)"))?)
-    };
+    let account = Consumers::parse(sk).map_err(|e| {
+        format!("`sk`: {e} (or `*`, an organization id `o-...`, an OU id `ou-...` or `#policy`)")
+    })?;
     let effect = match optional_string(item, "effect")? {
         Some("allow") => Effect::Allow,
         Some("deny") => Effect::Deny,
@@ -733,7 +732,7 @@ mod tests {
         let rule = StoredRule {
             rule: Rule {
                 service: Scope::One(ServiceId::parse(SVC).unwrap()),
-                account: Scope::Any,
+                account: Consumers::Any,
                 effect: Effect::Allow,
                 expires_at: Some(1_800_000_000),
             },

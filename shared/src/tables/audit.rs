@@ -2,13 +2,18 @@
 //!
 //! | record | `pk` | `sk` |
 //! |---|---|---|
-//! | decision | service id | `<endpoint>#<decision>#<live or dry-run>` |
-//! | outcome | service id | `<endpoint>#<decision>#live#outcome#<changed or error code>` |
+//! | decision | `<provider account>#<service id>` | `<endpoint>#<decision>#<live or dry-run>` |
+//! | outcome | `<provider account>#<service id>` | `<endpoint>#<decision>#live#outcome#<changed or error code>` |
+//!
+//! The partition key starts with the account that owns the service (and wrote the record), so
+//! one audit table can serve a whole organization: a hub's resource policy lets each member
+//! write only under its own account (`dynamodb:LeadingKeys` like `<its account>#*`).
 //!
 //! The keys hold no time, so a replayed trigger or a retried call makes the same key again, and
 //! every write is conditional on the key being new: the first record of a decision, and the first
 //! record of each distinct answer AWS gave to carrying it out, win and are never overwritten.
-//! Other attributes: `kind` (`decision`/`outcome`), `service_id`, `endpoint_id`, `owner`,
+//! Other attributes: `kind` (`decision`/`outcome`), `account` and `region` (where the service
+//! is), `service_id`, `endpoint_id`, `owner`,
 //! `decision`, `reason`, `trigger`, `dry_run`, `decided_at` / `attempted_at` (N, epoch seconds),
 //! `outcome` (`changed`/`failed`), `error_code`, `error_message`, `expires_at` (N, the TTL).
 
@@ -32,26 +37,43 @@ const TRANSACTION_MAX: usize = 100;
 /// Rounds of re-sending a cancelled transaction (conflicts, throttling) before giving up.
 const TRANSACTION_ROUNDS: u32 = 5;
 
-/// The table keys of a record.
-pub fn key(record: &AuditRecord) -> (String, String) {
+/// Whose records a table adapter writes and reads: the account that owns the services, and
+/// their region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    pub account: AccountId,
+    pub region: String,
+}
+
+impl Provider {
+    /// The partition of one service's records.
+    pub fn partition(&self, service: &ServiceId) -> String {
+        format!("{}#{service}", self.account)
+    }
+}
+
+/// The sort key of a record: the connection, the decision and, for an outcome, AWS's answer.
+/// With the service, it identifies the record.
+pub fn sort_key(record: &AuditRecord) -> String {
     match record {
-        AuditRecord::Decision(d) => (
-            d.service_id.to_string(),
-            decision_sort_key(&d.endpoint_id, d.decision, d.dry_run),
-        ),
+        AuditRecord::Decision(d) => decision_sort_key(&d.endpoint_id, d.decision, d.dry_run),
         AuditRecord::Outcome(o) => {
             let answer = match &o.outcome {
                 Outcome::Changed => "changed",
                 Outcome::Failed { code, .. } => code.as_str(),
             };
-            (
-                o.service_id.to_string(),
-                format!(
-                    "{}#outcome#{answer}",
-                    decision_sort_key(&o.endpoint_id, o.decision, false)
-                ),
+            format!(
+                "{}#outcome#{answer}",
+                decision_sort_key(&o.endpoint_id, o.decision, false)
             )
         }
+    }
+}
+
+pub fn service_of(record: &AuditRecord) -> &ServiceId {
+    match record {
+        AuditRecord::Decision(d) => &d.service_id,
+        AuditRecord::Outcome(o) => &o.service_id,
     }
 }
 
@@ -68,9 +90,13 @@ fn n(value: i64) -> RawValue {
     RawValue::N(value.to_string())
 }
 
-pub fn encode(record: &AuditRecord) -> RawItem {
-    let (pk, sk) = key(record);
-    let mut item = RawItem::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))]);
+pub fn encode(record: &AuditRecord, provider: &Provider) -> RawItem {
+    let mut item = RawItem::from([
+        ("pk".to_owned(), s(provider.partition(service_of(record)))),
+        ("sk".to_owned(), s(sort_key(record))),
+        ("account".to_owned(), s(provider.account.as_str())),
+        ("region".to_owned(), s(provider.region.as_str())),
+    ]);
     let mut put = |k: &str, v: RawValue| {
         item.insert(k.to_owned(), v);
     };
@@ -196,23 +222,33 @@ pub fn decode(item: &RawItem) -> Result<AuditRecord, Unreadable> {
 pub struct AuditTable {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    provider: Provider,
 }
 
 impl AuditTable {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        provider: Provider,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
+            provider,
         }
     }
 
-    /// The records of one service (one Query), or of every service (a Scan).
+    /// The records of one of the provider's services (one Query), or every record the table
+    /// holds (a Scan: in a hub's table, every member's).
     pub async fn records(
         &self,
         service: Option<&ServiceId>,
     ) -> Result<Vec<Result<AuditRecord, Unreadable>>, PortError> {
         let items = match service {
-            Some(s) => query_partition(&self.client, &self.table, s.as_str(), None).await?,
+            Some(s) => {
+                query_partition(&self.client, &self.table, &self.provider.partition(s), None)
+                    .await?
+            }
             None => scan_all(&self.client, &self.table).await?,
         };
         Ok(items.iter().map(|i| decode(&raw_item(i))).collect())
@@ -277,7 +313,7 @@ impl AuditLog for AuditTable {
     /// cancelled for another reason it wrote nothing and is sent again after a pause.
     async fn append(&self, records: &[AuditRecord]) -> Result<(), PortError> {
         for batch in records.chunks(TRANSACTION_MAX) {
-            let mut items: Vec<RawItem> = batch.iter().map(encode).collect();
+            let mut items: Vec<RawItem> = batch.iter().map(|r| encode(r, &self.provider)).collect();
             let mut round = 0;
             loop {
                 match self.transact(&items).await {
@@ -332,10 +368,24 @@ mod tests {
     fn keys_hold_the_connection_and_decision_never_the_time_or_trigger() {
         let first = AuditRecord::Decision(decision(false, TriggerKind::Schedule, 100));
         let replay = AuditRecord::Decision(decision(false, TriggerKind::Sns, 200));
+        let provider = Provider {
+            account: AccountId::parse("111122223333").unwrap(),
+            region: "us-east-1".into(),
+        };
+        let key = |r: &AuditRecord| {
+            let item = encode(r, &provider);
+            match (&item["pk"], &item["sk"]) {
+                (RawValue::S(pk), RawValue::S(sk)) => (pk.clone(), sk.clone()),
+                other => panic!("{other:?}"),
+            }
+        };
         assert_eq!(key(&first), key(&replay));
         assert_eq!(
             key(&first),
-            ("vpce-svc-0a".to_owned(), "vpce-0b#reject#live".to_owned())
+            (
+                "111122223333#vpce-svc-0a".to_owned(),
+                "vpce-0b#reject#live".to_owned()
+            )
         );
         let dry = AuditRecord::Decision(decision(true, TriggerKind::Sns, 200));
         assert_eq!(key(&dry).1, "vpce-0b#reject#dry-run");
@@ -373,11 +423,20 @@ mod tests {
                 102,
             )),
         ];
+        let provider = Provider {
+            account: AccountId::parse("222222222222").unwrap(),
+            region: "us-west-2".into(),
+        };
         for record in records {
-            let item = encode(&record);
+            let item = encode(&record, &provider);
+            assert_eq!(
+                item["pk"],
+                RawValue::S(format!("222222222222#{}", d.service_id))
+            );
+            assert_eq!(item["region"], RawValue::S("us-west-2".into()));
             assert_eq!(decode(&item), Ok(record));
         }
-        let mut item = encode(&AuditRecord::Decision(d));
+        let mut item = encode(&AuditRecord::Decision(d), &provider);
         item.insert("decision".into(), RawValue::S("approve".into()));
         let unreadable = decode(&item).unwrap_err();
         assert_eq!(unreadable.sk, "vpce-0b#reject#live");

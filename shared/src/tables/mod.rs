@@ -5,7 +5,8 @@
 //! - [`allowlist`]: rules and service policies, strict (an unknown attribute, a wrong type or
 //!   spelling makes an item malformed, and a malformed item holds what it might have matched);
 //! - [`audit`]: append-only decision and outcome records (conditional puts only);
-//! - [`cost`]: what the cost reporter keeps between runs.
+//! - [`cost`]: what the cost reporter keeps between runs;
+//! - [`pool`]: an organization's GB per account, region and hour (a hub's cost pool).
 //!
 //! Items are decoded from [`RawItem`]s, a small AWS-free picture of an attribute map, so the
 //! same decoder serves the DynamoDB adapters and the in-memory stores of the unit tests.
@@ -14,12 +15,14 @@ pub mod allowlist;
 pub mod audit;
 pub mod cost;
 mod dynamo;
+pub mod pool;
 
 use std::collections::BTreeMap;
 
 pub use allowlist::AllowlistTable;
 pub use audit::AuditTable;
 pub use cost::CostTable;
+pub use pool::CostPool;
 
 /// One attribute value, reduced to what the schemas check.
 #[derive(Debug, Clone, PartialEq)]

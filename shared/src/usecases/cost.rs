@@ -34,7 +34,7 @@ use crate::domain::publishing::{HourRecord, MetricKey, PendingCheck, points};
 use crate::events::CostRequest;
 use crate::ports::{
     CostLedger, EndpointInventory, EndpointRecord, FindingsHub, LedgerRead, Metrics, PortError,
-    PriceList, UsageSource,
+    PriceList, TierPool, UsageSource,
 };
 use crate::usecases::findings::{
     FindingsError, FindingsSummary, HubMode, first_run_of_day, report_findings,
@@ -143,8 +143,10 @@ pub struct CostSummary {
     pub findings: Option<FindingsSummary>,
 }
 
-pub struct CostReporter<'a, I, U, L, M, P, H> {
+pub struct CostReporter<'a, I, U, L, M, P, H, Q> {
     pub prices: &'a P,
+    /// The organization's cost pool (a member's or hub's); empty for a standalone stack.
+    pub pool: &'a Q,
     pub hub: &'a H,
     pub inventory: &'a I,
     pub usage: &'a U,
@@ -161,8 +163,15 @@ struct Priced {
     bytes: BTreeMap<EndpointId, f64>,
 }
 
-impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics, P: PriceList, H: FindingsHub>
-    CostReporter<'_, I, U, L, M, P, H>
+impl<
+    I: EndpointInventory,
+    U: UsageSource,
+    L: CostLedger,
+    M: Metrics,
+    P: PriceList,
+    H: FindingsHub,
+    Q: TierPool,
+> CostReporter<'_, I, U, L, M, P, H, Q>
 {
     /// Prices what `request` asks for at epoch second `now`; `run` names this run in the ledger.
     pub async fn run(
@@ -310,6 +319,15 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics, P: PriceLi
         };
         let queried: BTreeSet<&EndpointId> = query.iter().map(|e| &e.id).collect();
 
+        // The other accounts of the organization: their GB per hour of each month priced.
+        let mut others: BTreeMap<Hour, f64> = BTreeMap::new();
+        for month in hours
+            .iter()
+            .map(|h| h.month_start())
+            .collect::<BTreeSet<_>>()
+        {
+            others.extend(self.pool.others(region, month).await?);
+        }
         // Price every hour, oldest first, the month-to-date tier count growing as it goes. All
         // of them before anything is written: a missing rate writes nothing.
         let mut month_gb: BTreeMap<Hour, f64> = read
@@ -341,6 +359,7 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics, P: PriceLi
                 .collect();
             let before_gb: f64 = month_gb
                 .range(hour.month_start()..hour)
+                .chain(others.range(hour.month_start()..hour))
                 .map(|(_, gb)| gb)
                 .sum();
             let costs = price_hour(&rows, rates, region, before_gb);
@@ -356,6 +375,13 @@ impl<I: EndpointInventory, U: UsageSource, L: CostLedger, M: Metrics, P: PriceLi
             });
         }
 
+        // The pool first: if it cannot be written, nothing is, and the next run prices the hours
+        // again (a put replaces an hour's figure, never adds to it).
+        let mine: Vec<(Hour, f64)> = priced
+            .iter()
+            .map(|p| (p.hour, p.costs.interface_gb))
+            .collect();
+        self.pool.put(region, &mine).await?;
         self.ledger
             .write_inventory(region, &record, endpoints_changed)
             .await?;

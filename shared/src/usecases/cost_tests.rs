@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::adapters::memory::{
-    MemoryHub, MemoryInventory, MemoryLedger, MemoryMetrics, MemoryPriceList, MemoryUsage,
+    MemoryHub, MemoryInventory, MemoryLedger, MemoryMetrics, MemoryPool, MemoryPriceList,
+    MemoryUsage,
 };
 use crate::domain::cost::EndpointKind;
 use crate::domain::pricing::BYTES_PER_GB;
@@ -28,6 +29,8 @@ fn close(a: f64, b: f64) -> bool {
 struct World {
     /// Answers no records: the built-in table prices (see the Price List tests below).
     prices: MemoryPriceList,
+    /// The organization's other accounts (none: a standalone stack).
+    pool: MemoryPool,
     hub: MemoryHub,
     inventory: MemoryInventory,
     usage: MemoryUsage,
@@ -103,6 +106,7 @@ impl World {
     ) -> Result<CostSummary, CostError> {
         CostReporter {
             prices: &self.prices,
+            pool: &self.pool,
             hub: &self.hub,
             inventory: &self.inventory,
             usage: &self.usage,
@@ -524,6 +528,7 @@ async fn another_run_writing_the_hour_first_leaves_it_to_that_run() {
     };
     let reporter = CostReporter {
         prices: &w.prices,
+        pool: &w.pool,
         hub: &w.hub,
         inventory: &w.inventory,
         usage: &w.usage,
@@ -738,4 +743,76 @@ async fn only_services_that_take_policies_are_found_with_the_default_one_asked_o
     let (request, now) = scheduled_after(h10().plus(1));
     w.run(request, now, "run-2").await.unwrap();
     assert_eq!(w.inventory.policy_queries.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_organizations_pool_counts_toward_the_tiers_and_takes_this_accounts_hours() {
+    let w = World::default();
+    let e = w.endpoint(
+        "vpce-0a",
+        EndpointKind::Interface,
+        1,
+        h10().start() - 86_400,
+        "available",
+    );
+    w.traffic(&e, h10(), 10.0);
+    // Other accounts of the organization moved 2 PB (2,097,152 GB) earlier this month: past the
+    // first tier (1 PB at $0.01), this account's 10 GB cost $0.006 each.
+    w.pool
+        .others
+        .lock()
+        .unwrap()
+        .insert(h10().plus(-5), 2_097_152.0);
+    // An hour of the month after does not count.
+    w.pool
+        .others
+        .lock()
+        .unwrap()
+        .insert(h10().month_start().plus(24 * 40), 9e9);
+    let (request, now) = scheduled_after(h10());
+    let s = w.run(request, now, "run-1").await.unwrap();
+    assert!(
+        close(s.month_to_date_gb_before, 2_097_152.0),
+        "{}",
+        s.month_to_date_gb_before
+    );
+    assert!(close(s.total.data_cost, 10.0 * 0.006), "{:?}", s.total);
+    // Every hour priced, those without traffic too (a figure corrected to zero must replace).
+    let mine = w.pool.mine.lock().unwrap().clone();
+    assert_eq!(mine[&h10()], 10.0);
+    assert!(
+        mine.iter().all(|(h, gb)| *h == h10() || *gb == 0.0),
+        "{mine:?}"
+    );
+    // The hour again, with corrected traffic: its pool figure replaced, not added to.
+    w.traffic(&e, h10(), 4.0);
+    let s = w
+        .run(CostRequest::Hour(h10()), now + 60, "run-2")
+        .await
+        .unwrap();
+    assert!(close(s.total.data_cost, 4.0 * 0.006), "{:?}", s.total);
+    assert_eq!(w.pool.mine.lock().unwrap()[&h10()], 4.0);
+}
+
+#[tokio::test]
+async fn an_unreadable_pool_prices_nothing_and_writes_nothing() {
+    let w = World::default();
+    let e = w.endpoint(
+        "vpce-0a",
+        EndpointKind::Interface,
+        1,
+        h10().start() - 86_400,
+        "available",
+    );
+    w.traffic(&e, h10(), 10.0);
+    *w.pool.failing.lock().unwrap() = true;
+    let (request, now) = scheduled_after(h10());
+    let err = w.run(request, now, "run-1").await.unwrap_err();
+    assert!(err.to_string().contains("Query"), "{err}");
+    assert!(err.retryable());
+    assert!(w.metrics.published.lock().unwrap().is_empty());
+    // Back: the same hour is priced by the next run.
+    *w.pool.failing.lock().unwrap() = false;
+    let s = w.run(request, now + 60, "run-2").await.unwrap();
+    assert_eq!(s.hour.as_deref(), Some(h10().to_string().as_str()));
 }

@@ -2,8 +2,9 @@
 //! service a trigger names, carry the decisions out in batches, audit and count.
 //!
 //! Fail closed, and hold what is unclear:
-//! - the allowlist is read once, whole (one consistent Scan); if it cannot be read, nothing is
-//!   decided anywhere; if a service's connections cannot be read, nothing is decided for it;
+//! - the allowlist is read once, whole (one consistent Scan), then the connections of every
+//!   service named (or of the whole account) in one listing; if either cannot be read, nothing
+//!   is decided anywhere;
 //! - a malformed allowlist item holds (leaves pending, never accepts or revokes) every connection
 //!   it might have matched; only a well-formed live deny still rejects such a connection; a
 //!   malformed policy item holds its whole service (its settings, a dry run among them, are
@@ -17,8 +18,13 @@
 //! After each Accept/Reject call an outcome record says what AWS answered, keyed by the answer,
 //! so a retried call that gets the same answer adds nothing either. Errors of one service do not
 //! stop the others; the next sweep retries.
+//!
+//! Scale: a sweep costs the allowlist's Scan and one DescribeVpcEndpointConnections per 1,000
+//! connections listed, whatever the number of services; only services with something listed
+//! go on to audit writes and Accept/Reject calls, a few services at a time.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -26,13 +32,23 @@ use crate::domain::allowlist::{Allowlist, ItemKey, PolicyState, ServicePolicy};
 use crate::domain::audit::{AuditRecord, DecisionRecord, Outcome};
 use crate::domain::decision::{Action, Connection, Decision, Reason, decide};
 use crate::domain::metrics::{MetricPoint, Unit};
+use crate::domain::organization::Place;
 use crate::domain::trigger::{ServiceSelection, Trigger};
 use crate::domain::{AccountId, ConnectionState, EndpointId, ServiceId};
-use crate::ports::{AllowlistStore, AuditLog, Connections, Metrics, PortError, Unsuccessful};
+use futures_util::StreamExt;
+
+use crate::ports::{
+    AllowlistStore, AuditLog, Connections, Metrics, Organization, PortError, Unsuccessful,
+};
 
 /// Endpoint ids per Accept or Reject call. AWS documents no maximum; this stays well
 /// inside any plausible one while keeping 1,000 connections to ten calls.
 pub const MAX_IDS_PER_CALL: usize = 100;
+
+/// Services reconciled at once. EC2 gives Accept and Reject a bucket of 10 calls each,
+/// refilled at 1 a second, per account and region; the DynamoDB audit writes are the other
+/// part of a service's time.
+pub const SERVICES_IN_FLIGHT: usize = 8;
 
 /// Which services this deployment governs (`GOVERNED_SERVICES`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +121,20 @@ pub struct ReconcileSummary {
     pub decisions: Vec<DecisionEntry>,
 }
 
+impl ReconcileSummary {
+    /// Adds one service's part (its lists and count; the flags stay this summary's).
+    fn absorb(&mut self, part: ReconcileSummary) {
+        self.services_reconciled += part.services_reconciled;
+        self.accepted.extend(part.accepted);
+        self.rejected.extend(part.rejected);
+        self.left_pending.extend(part.left_pending);
+        self.revoked.extend(part.revoked);
+        self.held.extend(part.held);
+        self.errors.extend(part.errors);
+        self.decisions.extend(part.decisions);
+    }
+}
+
 /// Per-service counts behind the metrics.
 #[derive(Debug, Default)]
 struct Counts {
@@ -117,47 +147,44 @@ struct Counts {
     dry_run: bool,
 }
 
-pub struct Reconciler<'a, C, A, L, M> {
+pub struct Reconciler<'a, C, A, L, M, O> {
     pub connections: &'a C,
+    /// Where consumer accounts sit in AWS Organizations (read only for organization/OU rules).
+    pub organization: &'a O,
     pub allowlist: &'a A,
     pub audit: &'a L,
     pub metrics: &'a M,
     pub settings: &'a ReconcileSettings,
 }
 
-impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, C, A, L, M> {
+/// Consumer accounts' places in AWS Organizations, each read once an invocation.
+type Places = Mutex<BTreeMap<AccountId, Place>>;
+
+impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization>
+    Reconciler<'_, C, A, L, M, O>
+{
     /// Reconciles what `trigger` names at epoch second `now`.
     pub async fn run(&self, trigger: &Trigger, now: i64) -> ReconcileSummary {
         let mut summary = ReconcileSummary {
             dry_run: self.settings.defaults.dry_run || trigger.dry_run,
             ..Default::default()
         };
-        let services = match self.services_for(trigger, &mut summary).await {
-            Ok(services) => services,
-            Err(err) => {
-                summary
-                    .errors
-                    .push(error_entry(None, None, err.to_string()));
-                self.publish(vec![errors_point(1, now)], &mut summary).await;
-                return summary;
-            }
+        let Some(named) = self.services_for(trigger, &mut summary) else {
+            return summary; // the trigger names nothing this deployment governs
         };
-        if services.is_empty() {
-            return summary;
-        }
-        // The whole allowlist, once: the `*` rules apply to every service, and a malformed item
-        // anywhere may hold connections of any service.
+        let mut defaults = self.settings.defaults;
+        defaults.dry_run |= trigger.dry_run;
+        // The whole allowlist, once: the `*` rules apply to every service, a malformed item
+        // anywhere may hold connections of any service, and the policy items say which services
+        // revoke (and so which states to list).
         let allowlist = match self.allowlist.load().await {
             Ok(allowlist) => allowlist,
             Err(err) => {
                 tracing::error!(error = %err, "allowlist not read; nothing decided");
-                for service in &services {
-                    summary
-                        .errors
-                        .push(error_entry(Some(service), None, err.to_string()));
-                }
-                self.publish(vec![errors_point(services.len(), now)], &mut summary)
-                    .await;
+                summary
+                    .errors
+                    .push(error_entry(None, None, err.to_string()));
+                self.publish(vec![errors_point(1, now)], &mut summary).await;
                 return summary;
             }
         };
@@ -166,24 +193,94 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
                 accounts = %item.accounts, "malformed allowlist item: never matched, holds what it might match");
         }
         summary.invalid_allowlist_items = allowlist.malformed.len();
-
-        let mut per_service = Vec::new();
-        for service in &services {
-            let mut counts = Counts::default();
-            match self
-                .reconcile_service(service, &allowlist, trigger, now, &mut counts, &mut summary)
-                .await
-            {
-                Ok(()) => summary.services_reconciled += 1,
-                Err(err) => {
-                    tracing::error!(service = %service, error = %err, "service not reconciled; nothing decided for it");
-                    counts.errors += 1;
-                    summary
-                        .errors
-                        .push(error_entry(Some(service), None, err.to_string()));
-                }
+        let governed = |s: &ServiceId| match &self.settings.governed {
+            Governed::All => true,
+            Governed::These(ids) => ids.contains(s),
+        };
+        let revokes = |s: &ServiceId| {
+            allowlist
+                .for_service(s)
+                .effective_policy(defaults)
+                .is_some_and(|p| p.revoke)
+        };
+        let mut states = vec![ConnectionState::PendingAcceptance];
+        if defaults.revoke || allowlist.policies.values().any(|p| p.revoke == Some(true)) {
+            states.push(ConnectionState::Available);
+        }
+        // One listing for every service at once: a sweep with nothing to decide costs this call
+        // and the allowlist's read, whatever the number of services.
+        let listed = match self
+            .connections
+            .connections(named.as_deref(), &states)
+            .await
+        {
+            Ok(listed) => listed,
+            Err(err) => {
+                tracing::error!(error = %err, "connections not listed; nothing decided");
+                summary
+                    .errors
+                    .push(error_entry(None, None, err.to_string()));
+                self.publish(vec![errors_point(1, now)], &mut summary).await;
+                return summary;
             }
-            per_service.push((service.clone(), counts));
+        };
+        let mut per_service: BTreeMap<ServiceId, Vec<Connection>> = named
+            .iter()
+            .flatten()
+            .map(|s| (s.clone(), Vec::new()))
+            .collect();
+        for conn in listed.connections {
+            if governed(&conn.service)
+                && (conn.state == ConnectionState::PendingAcceptance || revokes(&conn.service))
+            {
+                per_service
+                    .entry(conn.service.clone())
+                    .or_default()
+                    .push(conn);
+            }
+        }
+        let mut listing_errors = 0;
+        for malformed in &listed.malformed {
+            listing_errors += 1;
+            summary
+                .errors
+                .push(error_entry(None, None, malformed.clone()));
+        }
+        let places = Places::default();
+        // Services side by side, a few at a time: their Accept/Reject calls share EC2's
+        // per-account token buckets, so more in flight would only be throttled.
+        let results: Vec<(ServiceId, Counts, ReconcileSummary)> =
+            futures_util::stream::iter(per_service)
+                .map(|(service, conns)| {
+                    let (allowlist, places) = (&allowlist, &places);
+                    async move {
+                        let mut counts = Counts::default();
+                        let mut part = ReconcileSummary::default();
+                        match self
+                            .reconcile_service(
+                                &service, conns, allowlist, places, trigger, now, &mut counts,
+                                &mut part,
+                            )
+                            .await
+                        {
+                            Ok(()) => part.services_reconciled = 1,
+                            Err(err) => {
+                                tracing::error!(service = %service, error = %err, "service not reconciled; nothing more decided for it");
+                                counts.errors += 1;
+                                part.errors
+                                    .push(error_entry(Some(&service), None, err.to_string()));
+                            }
+                        }
+                        (service, counts, part)
+                    }
+                })
+                .buffered(SERVICES_IN_FLIGHT)
+                .collect()
+                .await;
+        let mut per_service = Vec::new();
+        for (service, counts, part) in results {
+            summary.absorb(part);
+            per_service.push((service, counts));
         }
         let mut points: Vec<MetricPoint> = per_service
             .iter()
@@ -191,7 +288,10 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
             .collect();
         // Totals without dimensions, for alarms and the dashboard. Decisions of a dry run stay
         // out; held connections and errors count wherever they happen (they need a person).
-        let mut totals = Counts::default();
+        let mut totals = Counts {
+            errors: listing_errors,
+            ..Default::default()
+        };
         for (_, c) in &per_service {
             if !c.dry_run {
                 totals.accepted += c.accepted;
@@ -216,15 +316,15 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
         summary
     }
 
-    async fn services_for(
+    /// The services the trigger asks about: `Some(None)` every service of the account (one
+    /// listing finds those with something to decide), `Some(Some(ids))` these, `None` nothing.
+    fn services_for(
         &self,
         trigger: &Trigger,
         summary: &mut ReconcileSummary,
-    ) -> Result<Vec<ServiceId>, PortError> {
-        Ok(match (&trigger.services, &self.settings.governed) {
-            (ServiceSelection::AllGoverned, Governed::All) => {
-                self.connections.list_services().await?
-            }
+    ) -> Option<Option<Vec<ServiceId>>> {
+        let named: Vec<ServiceId> = match (&trigger.services, &self.settings.governed) {
+            (ServiceSelection::AllGoverned, Governed::All) => return Some(None),
             (ServiceSelection::AllGoverned, Governed::These(governed)) => {
                 governed.iter().cloned().collect()
             }
@@ -236,13 +336,17 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
                 }
                 named.intersection(governed).cloned().collect()
             }
-        })
+        };
+        (!named.is_empty()).then_some(Some(named))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn reconcile_service(
         &self,
         service: &ServiceId,
+        conns: Vec<Connection>,
         allowlist: &Allowlist,
+        places: &Places,
         trigger: &Trigger,
         now: i64,
         counts: &mut Counts,
@@ -259,22 +363,19 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
             tracing::error!(service = %service, key = %item.key, problem = %item.problem,
                 "malformed policy item: the whole service is held");
         }
-
-        let mut states = vec![ConnectionState::PendingAcceptance];
-        if policy.is_some_and(|p| p.revoke) {
-            states.push(ConnectionState::Available);
-        }
-        let listed = self.connections.connections(service, &states).await?;
-        for malformed in &listed.malformed {
-            counts.errors += 1;
-            summary
-                .errors
-                .push(error_entry(Some(service), None, malformed.clone()));
-        }
-
+        // Places are read only when a live rule of an organization or OU could decide.
+        let needs_place = rules
+            .rules
+            .iter()
+            .any(|r| r.is_live(now) && r.account.needs_place());
         let mut decided = Vec::new();
-        for conn in &listed.connections {
-            let decision = decide(conn, &rules, defaults, now);
+        for conn in &conns {
+            let place = if needs_place {
+                self.place_of(&conn.owner, places).await
+            } else {
+                Place::not_looked_up()
+            };
+            let decision = decide(conn, &rules, defaults, &place, now);
             tracing::info!(
                 service = %conn.service, endpoint = %conn.endpoint, owner = %conn.owner, state = %conn.state,
                 decision = %decision.action, reason = %decision.reason, dry_run, trigger = %trigger.kind,
@@ -375,6 +476,25 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics> Reconciler<'_, 
         Ok(())
     }
 
+    /// The owner's place, read once an invocation; a failure is kept as the reason it is unknown.
+    async fn place_of(&self, account: &AccountId, places: &Places) -> Place {
+        if let Some(place) = places.lock().expect("places lock").get(account) {
+            return place.clone();
+        }
+        let place = match self.organization.place(account).await {
+            Ok(place) => place,
+            Err(err) => {
+                tracing::error!(account = %account, error = %err, "place in AWS Organizations not read; organization and OU rules hold its connections");
+                Place::Unknown(err.to_string())
+            }
+        };
+        places
+            .lock()
+            .expect("places lock")
+            .insert(account.clone(), place.clone());
+        place
+    }
+
     /// Carries the decisions out in batches: accepts with AcceptVpcEndpointConnections, the rest
     /// with RejectVpcEndpointConnections. Returns AWS's answer for each decision, in order.
     async fn carry_out(
@@ -466,6 +586,13 @@ fn held_entry(conn: &Connection, decision: &Decision) -> HeldEntry {
         Reason::Held(item) | Reason::PolicyMalformed(item) => {
             (item.key.clone(), item.problem.clone())
         }
+        Reason::PlaceUnknown(rule, why) => (
+            ItemKey {
+                pk: rule.service.to_string(),
+                sk: rule.account.to_string(),
+            },
+            format!("the owner's place in AWS Organizations could not be read: {why}"),
+        ),
         other => (
             ItemKey {
                 pk: String::new(),

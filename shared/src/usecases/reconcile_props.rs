@@ -11,7 +11,9 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 
 use super::super::*;
-use crate::adapters::memory::{MemoryAllowlist, MemoryAudit, MemoryConnections, MemoryMetrics};
+use crate::adapters::memory::{
+    MemoryAllowlist, MemoryAudit, MemoryConnections, MemoryMetrics, MemoryOrganization,
+};
 use crate::domain::decision::Connection;
 use crate::domain::trigger::TriggerKind;
 use crate::domain::{AccountId, ConnectionState};
@@ -298,8 +300,10 @@ fn run(connections: &MemoryConnections, allowlist: &MemoryAllowlist) -> Reconcil
         defaults: ServicePolicy::default(),
         audit_retention_days: 30,
     };
+    let organization = MemoryOrganization::default();
     let reconciler = Reconciler {
         connections,
+        organization: &organization,
         allowlist,
         audit: &audit,
         metrics: &metrics,

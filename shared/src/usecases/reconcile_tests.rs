@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 
 use super::*;
-use crate::adapters::memory::{MemoryAllowlist, MemoryAudit, MemoryConnections, MemoryMetrics};
+use crate::adapters::memory::{
+    MemoryAllowlist, MemoryAudit, MemoryConnections, MemoryMetrics, MemoryOrganization,
+};
 use crate::domain::allowlist::UnmatchedAction;
 use crate::domain::decision::Connection;
 use crate::domain::trigger::TriggerKind;
@@ -25,6 +27,7 @@ fn svc(n: u32) -> ServiceId {
 #[derive(Default)]
 struct World {
     connections: MemoryConnections,
+    organization: MemoryOrganization,
     allowlist: MemoryAllowlist,
     audit: MemoryAudit,
     metrics: MemoryMetrics,
@@ -62,6 +65,7 @@ impl World {
     async fn run(&self, settings: &ReconcileSettings, trigger: &Trigger) -> ReconcileSummary {
         let reconciler = Reconciler {
             connections: &self.connections,
+            organization: &self.organization,
             allowlist: &self.allowlist,
             audit: &self.audit,
             metrics: &self.metrics,
@@ -198,30 +202,67 @@ async fn an_allowlist_read_failure_decides_nothing_anywhere() {
     assert_eq!(w.state(&first), PendingAcceptance);
     assert_eq!(w.state(&second), PendingAcceptance);
     assert_eq!(summary.services_reconciled, 0);
-    assert_eq!(summary.errors.len(), 2, "{:?}", summary.errors);
+    assert_eq!(summary.errors.len(), 1, "{:?}", summary.errors);
+    assert!(summary.errors[0].message.contains("Scan"));
     assert_eq!(w.connections.calls_of("DescribeVpcEndpointConnections"), 0);
-    assert_eq!(w.metrics.total("DecisionErrors"), 2.0);
+    assert_eq!(w.metrics.total("DecisionErrors"), 1.0);
 }
 
 #[tokio::test]
-async fn a_connections_read_failure_leaves_that_service_untouched_and_decides_the_other() {
+async fn a_connections_listing_failure_decides_nothing_anywhere() {
     let w = World::default();
     let (broken, fine) = (svc(3), svc(4));
     w.rule("*", "*", "allow");
-    let untouched = w.connect(&broken, A[0], 1, PendingAcceptance);
-    let decided = w.connect(&fine, A[0], 2, PendingAcceptance);
+    let first = w.connect(&broken, A[0], 1, PendingAcceptance);
+    let second = w.connect(&fine, A[0], 2, PendingAcceptance);
     w.connections
         .failing
         .lock()
         .unwrap()
         .push(("DescribeVpcEndpointConnections", Some(broken.clone())));
     let summary = w.sweep(&[&broken, &fine], false).await;
-    assert_eq!(w.state(&untouched), PendingAcceptance);
-    assert_eq!(w.state(&decided), Available);
-    assert_eq!(summary.services_reconciled, 1);
+    assert_eq!(w.state(&first), PendingAcceptance);
+    assert_eq!(w.state(&second), PendingAcceptance);
+    assert_eq!(summary.services_reconciled, 0);
     assert_eq!(summary.errors.len(), 1);
-    assert_eq!(summary.errors[0].service_id.as_ref(), Some(&broken));
-    assert_eq!(w.metrics.value("DecisionErrors", &broken), 1.0);
+    assert_eq!(w.metrics.total("DecisionErrors"), 1.0);
+    assert_eq!(w.audit.decisions().len(), 0);
+}
+
+#[tokio::test]
+async fn a_sweep_with_nothing_to_decide_costs_two_calls_whatever_the_number_of_services() {
+    for services in [5u32, 200] {
+        let w = World::default();
+        w.rule("*", "*", "allow");
+        let ids: Vec<ServiceId> = (0..services).map(svc).collect();
+        *w.connections.services.lock().unwrap() = ids.clone();
+        for s in &ids {
+            w.connect(s, A[0], 1, Available);
+        }
+        let settings = ReconcileSettings {
+            governed: Governed::All,
+            defaults: ServicePolicy::default(),
+            audit_retention_days: 30,
+        };
+        let trigger = Trigger {
+            kind: TriggerKind::Schedule,
+            services: ServiceSelection::AllGoverned,
+            dry_run: false,
+        };
+        let summary = w.run(&settings, &trigger).await;
+        assert!(summary.errors.is_empty() && summary.decisions.is_empty());
+        let calls = w.connections.calls.lock().unwrap().clone();
+        assert_eq!(calls, [("DescribeVpcEndpointConnections", 0)], "{services}");
+        assert_eq!(*w.allowlist.loads.lock().unwrap(), 1);
+        assert!(w.metrics.published.lock().unwrap().is_empty());
+        // One pending connection: its service alone is decided; still one listing.
+        let pending = w.connect(&ids[3], A[0], 2, PendingAcceptance);
+        let summary = w.run(&settings, &trigger).await;
+        assert_eq!(summary.accepted, [pending]);
+        assert_eq!(summary.services_reconciled, 1);
+        assert_eq!(w.connections.calls_of("DescribeVpcEndpointConnections"), 2);
+        assert_eq!(w.connections.calls_of("AcceptVpcEndpointConnections"), 1);
+    }
 }
 
 #[tokio::test]
@@ -275,6 +316,7 @@ async fn a_retried_decision_keeps_its_first_record_and_adds_the_new_answer() {
     };
     let later = Reconciler {
         connections: &w.connections,
+        organization: &w.organization,
         allowlist: &w.allowlist,
         audit: &w.audit,
         metrics: &w.metrics,
@@ -598,3 +640,65 @@ async fn an_operator_run_names_the_operator_in_its_records() {
 
 #[path = "reconcile_props.rs"]
 mod props;
+
+#[tokio::test]
+async fn ou_rules_read_each_owners_place_once_and_an_unreadable_place_holds() {
+    use crate::domain::organization::Place;
+    use crate::domain::{OrgUnitId, OrganizationId};
+    let w = World::default();
+    let (s1, s2) = (svc(1), svc(2));
+    let unit = "ou-ab12-cdefgh34";
+    w.rule("*", unit, "allow");
+    w.rule("*", A[2], "deny");
+    w.organization.places.lock().unwrap().insert(
+        AccountId::parse(A[0]).unwrap(),
+        Place::Known {
+            organization: Some(OrganizationId::parse("o-abcdef1234").unwrap()),
+            units: vec![OrgUnitId::parse(unit).unwrap()],
+        },
+    );
+    let inside = [
+        w.connect(&s1, A[0], 1, PendingAcceptance),
+        w.connect(&s2, A[0], 2, PendingAcceptance),
+    ];
+    let outside = w.connect(&s1, A[1], 3, PendingAcceptance);
+    let denied = w.connect(&s2, A[2], 4, PendingAcceptance);
+    let summary = w.sweep(&[&s1, &s2], false).await;
+    assert_eq!(sorted(&summary.accepted), sorted(&inside));
+    assert_eq!(sorted(&summary.rejected), sorted(&[outside, denied]));
+    // Each owner looked up once, though A[0] has connections to two services (the deny of
+    // A[2] decides without it... but the OU allow applies to every service, so A[2] is read too).
+    let mut looked_up = w.organization.lookups.lock().unwrap().clone();
+    looked_up.sort();
+    assert_eq!(looked_up.len(), 3, "{looked_up:?}");
+    looked_up.dedup();
+    assert_eq!(looked_up.len(), 3);
+
+    // The reader fails: what the OU rule might decide is held, never rejected or accepted.
+    *w.organization.failing.lock().unwrap() = true;
+    let pending = w.connect(&s1, A[3], 5, PendingAcceptance);
+    let summary = w.sweep(&[&s1], false).await;
+    assert!(summary.accepted.is_empty() && summary.rejected.is_empty());
+    assert_eq!(summary.held.len(), 1);
+    assert_eq!(summary.held[0].endpoint_id, pending);
+    assert_eq!(summary.held[0].held_by.sk, unit);
+    assert!(
+        summary.held[0].problem.contains("ListParents"),
+        "{}",
+        summary.held[0].problem
+    );
+    assert_eq!(w.state(&pending), PendingAcceptance);
+    assert_eq!(w.metrics.total("ConnectionsHeld"), 1.0);
+}
+
+#[tokio::test]
+async fn without_organization_rules_no_place_is_read() {
+    let w = World::default();
+    let s = svc(1);
+    w.rule("*", A[0], "allow");
+    w.connect(&s, A[0], 1, PendingAcceptance);
+    w.connect(&s, A[1], 2, PendingAcceptance);
+    let summary = w.sweep(&[&s], false).await;
+    assert_eq!((summary.accepted.len(), summary.rejected.len()), (1, 1));
+    assert!(w.organization.lookups.lock().unwrap().is_empty());
+}

@@ -1,0 +1,137 @@
+//! The approver's sweep against the number of services: a sweep with nothing to decide over 5
+//! and over 1,000 services, then 1,000 services with 10 pending connections each (5 from an
+//! allowed account, 5 from another), beside what the per-service sweep of earlier versions
+//! made for the same work (one DescribeVpcEndpointServiceConfigurations, the Scan, then one
+//! DescribeVpcEndpointConnections per service, whether it had anything or not).
+
+use std::path::PathBuf;
+
+use plgov_integration_tests::*;
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+use crate::runner::{calls_of, delta, ms, run_function};
+
+/// Setup calls in flight against the emulator.
+const SETUP_IN_FLIGHT: usize = 16;
+
+async fn in_parallel<F, T>(jobs: Vec<F>) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut out = Vec::new();
+    let mut set = JoinSet::new();
+    for job in jobs {
+        if set.len() >= SETUP_IN_FLIGHT
+            && let Some(done) = set.join_next().await
+        {
+            out.push(done.expect("setup task"));
+        }
+        set.spawn(job);
+    }
+    while let Some(done) = set.join_next().await {
+        out.push(done.expect("setup task"));
+    }
+    out
+}
+
+fn sweep(
+    approver: &PathBuf,
+    env: &[(String, String)],
+    account: &str,
+    label: &str,
+    services: usize,
+    connections: usize,
+) -> Value {
+    let event = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    let before = calls_of(account);
+    let run = run_function(approver, env, Some(&event));
+    let calls = delta(&before, &calls_of(account));
+    let total: u64 = calls.values().sum();
+    let summary = run.response.expect("sweep result");
+    let count = |k: &str| summary[k].as_array().map_or(0, Vec::len);
+    assert!(
+        summary["errors"].as_array().is_some_and(Vec::is_empty),
+        "{label}: {}",
+        summary["errors"]
+    );
+    // The per-service design: its listing of services and one listing per service, in place of
+    // this design's listings of connections; every other call the same.
+    let listings = calls
+        .get("ec2:DescribeVpcEndpointConnections")
+        .copied()
+        .unwrap_or(0);
+    let per_service = total - listings + 1 + services as u64;
+    json!({
+        "label": label, "services": services, "connections": connections,
+        "accepted": count("accepted"), "rejected": count("rejected"),
+        "wallMs": ms(run.invocation.expect("invoked")), "callsByOperation": calls,
+        "totalCalls": total, "perServiceDesignCalls": per_service,
+    })
+}
+
+pub async fn scenario(approver: &PathBuf) -> Value {
+    let mut figures = Vec::new();
+    for services in [5usize, 1000] {
+        eprintln!("[bench] sweep scale: {services} endpoint services");
+        let provider = Provider::new().await;
+        let account = provider.account.clone();
+        let ids: Vec<String> = in_parallel(
+            (0..services)
+                .map(|_| {
+                    let account = account.clone();
+                    async move { create_service(&account, true).await }
+                })
+                .collect(),
+        )
+        .await;
+        let (allowed, other) = (random_account(), random_account());
+        provider.put_rule("*", &allowed, "allow").await;
+        let mut env = credentials_env(&account).await;
+        env.extend([
+            ("ALLOWLIST_TABLE".into(), ALLOWLIST_TABLE.into()),
+            ("AUDIT_TABLE".into(), AUDIT_TABLE.into()),
+            ("ACCOUNT_ID".into(), account.clone()),
+            ("CONNECTION_TOPIC_ARN".into(), provider.topic_arn()),
+        ]);
+        figures.push(sweep(
+            approver,
+            &env,
+            &account,
+            "sweep, nothing to decide",
+            services,
+            0,
+        ));
+        if services < 1000 {
+            continue;
+        }
+        eprintln!("[bench] sweep scale: 10 pending connections on each of {services} services");
+        in_parallel(
+            ids.iter()
+                .flat_map(|s| [(allowed.clone(), s.clone()), (other.clone(), s.clone())])
+                .map(|(consumer, service)| async move {
+                    create_endpoints(&consumer, &service, 5).await
+                })
+                .collect(),
+        )
+        .await;
+        figures.push(sweep(
+            approver,
+            &env,
+            &account,
+            "sweep, 10 pending a service",
+            services,
+            services * 10,
+        ));
+        figures.push(sweep(
+            approver,
+            &env,
+            &account,
+            "sweep again, nothing to decide",
+            services,
+            0,
+        ));
+    }
+    json!(figures)
+}
