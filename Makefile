@@ -17,13 +17,14 @@ unexport AWS_PROFILE AWS_SESSION_TOKEN
 
 STACK_NAME ?= plgov
 
-.PHONY: help venv local-aws local-aws-stop local-deploy test check lint-template test-rust test-emulator demo bench \
-	dashboard chromium
+.PHONY: help venv local-aws local-aws-stop local-deploy local-deploy-org test check lint-template test-rust \
+	test-emulator demo bench dashboard chromium
 
 help:
 	@echo "make test            fmt and clippy checks, every Rust test, the emulator's tests (starts the emulator)"
 	@echo "make demo            the whole job end to end against the local emulator, explained as it goes"
 	@echo "make local-deploy    build, transform and deploy template.yaml into the emulator as stack \$$STACK_NAME (plgov)"
+	@echo "make local-deploy-org  the same as a local AWS Organization: hub stack, member stack set (dev/.run/org.json)"
 	@echo "make dashboard       the deployed stack's dashboard as a local page and PNG (dev/.run/), ACCOUNT=id if not the default"
 	@echo "make bench           release builds, then AWS calls, wall time, memory, cold start and size (bench/results.json)"
 	@echo "make local-aws       start the local AWS emulator on $(EMULATOR_URL) (idempotent)"
@@ -47,6 +48,12 @@ local-aws-stop:
 local-deploy: venv
 	$(LOCAL_AWS_ENV) dev/local-aws start
 	$(LOCAL_AWS_ENV) $(PYTHON) dev/local_deploy.py --stack $(STACK_NAME)
+
+# A management account, a hub (DeploymentMode=hub) and three members in OUs; the member stacks come
+# from a SERVICE_MANAGED stack set in us-east-1 and us-west-2. PLGOV_PREBUILT=DIR skips the build.
+local-deploy-org: venv
+	$(LOCAL_AWS_ENV) dev/local-aws start
+	$(LOCAL_AWS_ENV) $(PYTHON) dev/local_deploy_org.py
 
 check: lint-template
 	cargo fmt --all --check

@@ -57,7 +57,9 @@ def test_stack_deploys_every_resource_and_wires_both_functions(emulator_url):
     cfn = client_for("cloudformation", provider)
     resources = {r["LogicalResourceId"]: r for r in cfn.describe_stack_resources(StackName=stack)["StackResources"]}
     # ForwardedEventsBusPolicy exists only with a ConsumerOrganizationId (none here).
-    assert set(resources) == set(template["Resources"]) - {"ForwardedEventsBusPolicy"}
+    # CostPoolTable and OrganizationReaderRole exist only in a hub.
+    assert set(resources) == set(template["Resources"]) - {"ForwardedEventsBusPolicy", "CostPoolTable",
+                                                            "OrganizationReaderRole"}
     assert all(r["ResourceStatus"] == "CREATE_COMPLETE" for r in resources.values())
     ddb = client_for("dynamodb", provider)
     for table in ("AllowlistTableName", "AuditTableName", "CostTableName"):
@@ -69,11 +71,11 @@ def test_stack_deploys_every_resource_and_wires_both_functions(emulator_url):
     reporter = lam.get_function_configuration(FunctionName=outputs["CostReporterFunctionName"])
     assert set(reporter["Environment"]["Variables"]) == {
         "COST_TABLE", "METRICS_NAMESPACE", "PER_ENDPOINT_METRICS", "TRAFFIC_QUERY_BUDGET", "PRICING_OVERRIDES",
-        "ACCOUNT_ID", "FINDINGS_TO_SECURITY_HUB"}
+        "ACCOUNT_ID", "FINDINGS_TO_SECURITY_HUB", "COST_POOL_TABLE"}
     assert set(approver["Environment"]["Variables"]) == {
         "ALLOWLIST_TABLE", "AUDIT_TABLE", "METRICS_NAMESPACE", "GOVERNED_SERVICES", "DRY_RUN", "UNMATCHED_ACTION",
         "AUDIT_RETENTION_DAYS", "ACCOUNT_ID", "CONNECTION_TOPIC_ARN", "FINDINGS_TO_SECURITY_HUB",
-        "SYNC_ALLOWED_PRINCIPALS"}
+        "SYNC_ALLOWED_PRINCIPALS", "ORGANIZATIONS_ROLE_ARN"}
     assert lam.get_function_concurrency(FunctionName=outputs["ConnectionApproverFunctionName"]).get(
         "ReservedConcurrentExecutions") == 1
     sns = client_for("sns", provider)
