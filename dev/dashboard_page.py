@@ -26,6 +26,9 @@ least one data point, a log widget with at least one row, a text widget with tex
 with an error) and data-error; each chart element data-plotted="true" and data-traces (the
 traces plotly drew) once plotly has drawn it, and the body data-rendered="<number of charts>"
 once all of them are drawn (data-render-error if plotly failed).
+
+A mistake (no stack, no credentials, the emulator down, a bad --start) is told in a sentence or
+two (dev/errors.py); -v adds the traceback and AWS's answer.
 """
 
 from __future__ import annotations
@@ -42,11 +45,13 @@ from typing import Any, Callable, Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "dev" / "emulator"))
+sys.path.insert(0, str(ROOT / "dev"))
 
 import plotly.graph_objects as go  # noqa: E402
 import plotly.io as pio  # noqa: E402
 import plotly.offline  # noqa: E402
 
+import errors  # noqa: E402
 from plgov_emulator.dashboard import WidgetResult, evaluate, parse_time  # noqa: E402
 
 DEFAULT_OUT = ROOT / "dev" / ".run" / "dashboard.html"
@@ -468,6 +473,7 @@ def _session(account: str | None):
     return session
 
 
+@errors.main
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default=os.environ.get("STACK_NAME", "plgov"))
@@ -478,30 +484,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--end", help="ISO 8601 time, or relative to now (--end=-PT1H); default: now")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the page to write (%(default)s)")
     parser.add_argument("--png", type=Path, help="also take a screenshot of the page (headless Chromium)")
+    errors.add_verbose_flag(parser)
     args = parser.parse_args(argv)
     if not os.environ.get("AWS_ENDPOINT_URL"):
-        raise SystemExit("AWS_ENDPOINT_URL is not set: this draws the dashboard from the local emulator only")
+        raise errors.Problem("AWS_ENDPOINT_URL is not set: this draws the dashboard from the local emulator only. "
+                             "Export AWS_ENDPOINT_URL=http://127.0.0.1:4566, or run `make dashboard`, which does.")
 
     now = dt.datetime.now(dt.timezone.utc)
     try:
         end = parse_time(args.end, now) if args.end else now
+    except ValueError as exc:
+        raise errors.usage(f"--end {args.end!r} is not a time: give ISO 8601 (2026-01-31T10:00:00Z) "
+                           "or a duration back from now (--end=-PT1H).") from exc
+    try:
         start = parse_time(args.start, end) if args.start else end - dt.timedelta(hours=DEFAULT_HOURS)
     except ValueError as exc:
-        raise SystemExit(str(exc)) from None
+        raise errors.usage(f"--start {args.start!r} is not a time: give ISO 8601 (2026-01-31T07:00:00Z) "
+                           "or a duration back from --end (--start=-PT6H).") from exc
     if start >= end:
-        raise SystemExit(f"--start ({start:%Y-%m-%dT%H:%M:%SZ}) must be before --end ({end:%Y-%m-%dT%H:%M:%SZ})")
+        raise errors.usage(f"--start ({start:%Y-%m-%dT%H:%M:%SZ}) must be before --end ({end:%Y-%m-%dT%H:%M:%SZ}).")
 
     session = _session(args.account)
     cfn = session.client("cloudformation")
     try:
         stack = cfn.describe_stacks(StackName=args.stack)["Stacks"][0]
     except cfn.exceptions.ClientError as exc:
+        if not errors.stack_missing(exc):
+            raise
         account = args.account or session.client("sts").get_caller_identity()["Account"]
-        raise SystemExit(f"stack {args.stack} not found in account {account} ({exc}); "
-                         "deploy it with `make local-deploy`, or give --account") from None
+        raise errors.Problem(f"No stack named {args.stack} in account {account} ({errors.where(exc)}): deploy it "
+                             "with `make local-deploy`, or give --stack NAME and --account ID of the one to draw.") from exc
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     if "DashboardName" not in outputs:
-        raise SystemExit(f"stack {args.stack} has no DashboardName output")
+        raise errors.Problem(f"Stack {args.stack} has no DashboardName output: is it a PrivateLink Governor stack? "
+                             "`make local-deploy` deploys one.")
     name = outputs["DashboardName"]
     body = session.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"]
 

@@ -4,10 +4,13 @@ Deploys the stack, publishes an endpoint service, lets three consumer accounts a
 writes allowlist rules, runs the connection approver (an SNS connection notification, then a
 sweep) and the cost reporter for an hour of traffic, and prints what happened and why.
 Each run works in a fresh provider account, so runs never see each other's resources.
+A failure is told in a sentence or two (dev/errors.py); -v (or PLGOV_DEBUG=1) adds the detail,
+in the demo and in every step it runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import boto3
 
+import errors
 from dashboard_page import write_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +61,9 @@ def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
                             text=True)
     if result.returncode != 0:
         sys.stderr.write(result.stderr[-6000:])
-        raise SystemExit(f"demo step failed: {' '.join(args)}")
+        shown = " ".join(str(a).replace(f"{ROOT}/", "") for a in args)
+        raise errors.Problem(f"The demo step `{shown}` failed (exit code {result.returncode}); "
+                             "its message is just above.")
     return result.stdout
 
 
@@ -134,10 +140,14 @@ def table(rows: list[list[str]], header: list[str]) -> None:
         say("  " + line(r))
 
 
+@errors.main
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    errors.add_verbose_flag(parser)
+    parser.parse_args()
     provider = str(random.randint(200000000000, 999999999999))
     env = {**os.environ, "AWS_ENDPOINT_URL": URL, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-           **credentials(provider)}
+           **credentials(provider), **({"PLGOV_DEBUG": "1"} if errors.verbose() else {})}
 
     step(f"Deploying template.yaml as stack '{STACK}' into the local emulator (provider account {provider})")
     say("    building both functions first: the first build compiles the AWS SDK and takes several minutes")

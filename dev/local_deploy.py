@@ -8,6 +8,7 @@ zips each binary as `bootstrap` into an S3 bucket of the emulator, points the fu
 CodeUri there, turns the SAM template into plain CloudFormation with aws-sam-translator
 (the emulator's CloudFormation does not apply transforms), creates or updates the stack and
 prints its outputs. AWS_ENDPOINT_URL and the credentials in the environment choose where.
+A mistake is told in a sentence or two (dev/errors.py); -v adds the traceback and AWS's answer.
 """
 
 from __future__ import annotations
@@ -29,8 +30,14 @@ import botocore.exceptions
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import errors  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("connection-approver", "cost-reporter")
+NO_ENDPOINT = ("AWS_ENDPOINT_URL is not set: this deploys into the local emulator only. "
+               "Export AWS_ENDPOINT_URL=http://127.0.0.1:4566, or run `make local-deploy`, which does.")
 
 
 def log(message: str) -> None:
@@ -65,7 +72,9 @@ def prebuilt(code_dir: str | Path) -> dict[str, Path]:
     binaries = {name: Path(code_dir) / name for name in FUNCTIONS}
     missing = [str(path) for path in binaries.values() if not path.is_file()]
     if missing:
-        raise SystemExit(f"no prebuilt function binary at {', '.join(missing)}")
+        raise errors.usage(f"No prebuilt function binary at {', '.join(missing)}. Build them "
+                           f"(`cargo build -p {' -p '.join(FUNCTIONS)}`), or leave out --code-dir and "
+                           "PLGOV_PREBUILT to build them now.")
     return binaries
 
 
@@ -119,7 +128,9 @@ def deploy(cfn: Any, stack: str, template: dict[str, Any], parameters: dict[str,
     try:
         cfn.describe_stacks(StackName=stack)
         exists = True
-    except botocore.exceptions.ClientError:
+    except botocore.exceptions.ClientError as err:
+        if not errors.stack_missing(err):  # denied, throttled...: not a reason to create it
+            raise
         exists = False
     if exists:
         log(f"updating stack {stack}")
@@ -137,11 +148,14 @@ def deploy(cfn: Any, stack: str, template: dict[str, Any], parameters: dict[str,
         if status.endswith("_COMPLETE") and "ROLLBACK" not in status and "DELETE" not in status:
             return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         if status.endswith("FAILED") or "ROLLBACK" in status:
-            raise SystemExit(f"stack {stack} ended in {status}: {described.get('StackStatusReason', '')}")
+            reason = described.get("StackStatusReason") or "no reason given"
+            raise errors.Problem(f"Stack {stack} ended in {status}: {reason}. "
+                                 f"`aws cloudformation describe-stack-events --stack-name {stack}` shows each resource.")
         time.sleep(0.2)
-    raise SystemExit(f"stack {stack} did not finish")
+    raise errors.Problem(f"Stack {stack} did not finish within a minute (still {status}).")
 
 
+@errors.main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default=os.environ.get("STACK_NAME", "plgov"))
@@ -150,15 +164,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the outputs as one JSON object")
     parser.add_argument("--code-dir", default=os.environ.get("PLGOV_PREBUILT") or None, metavar="DIR",
                         help="take the functions' binaries from DIR instead of building them ($PLGOV_PREBUILT)")
+    errors.add_verbose_flag(parser)
     args = parser.parse_args()
     parameters = {}
     for pair in args.param:
         key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--param {pair!r}: expected KEY=VALUE")
+        if not sep or not key:
+            raise errors.usage(f"--param {pair!r} is not KEY=VALUE (for example --param DryRun=true).")
         parameters[key] = value
     if not os.environ.get("AWS_ENDPOINT_URL"):
-        raise SystemExit("AWS_ENDPOINT_URL is not set: this deploys into the local emulator only")
+        raise errors.Problem(NO_ENDPOINT)
 
     # The Rust SDK reads AWS_REGION; boto3 only AWS_DEFAULT_REGION: honour both, as the README exports one.
     session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))

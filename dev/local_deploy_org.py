@@ -24,7 +24,8 @@
 
 Prints a JSON summary: the organization, the hub's outputs, the stack instances. The functions are
 built with cargo as dev/local_deploy.py does, or taken from --code-dir (or $PLGOV_PREBUILT).
-AWS_ENDPOINT_URL must point at the emulator.
+AWS_ENDPOINT_URL must point at the emulator. A mistake is told in a sentence or two (dev/errors.py);
+-v adds the traceback and AWS's answer.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import botocore.exceptions
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "emulator"))
 
+import errors  # noqa: E402
 import local_deploy  # noqa: E402
 from local_deploy import ROOT, log  # noqa: E402
 from plgov_emulator.organization import Organization, build_organization  # noqa: E402
@@ -63,7 +65,7 @@ def clients(endpoint: str | None = None, default_region: str = REGIONS[0]) -> Cl
     """A client factory: a client of `service` in `account` (credentials assumed into it)."""
     endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
-        raise SystemExit("AWS_ENDPOINT_URL is not set: this deploys into the local emulator only")
+        raise errors.Problem(local_deploy.NO_ENDPOINT.replace("make local-deploy", "make local-deploy-org"))
     base = boto3.session.Session(region_name=default_region)
     credentials: dict[str, dict[str, str]] = {}
 
@@ -90,7 +92,8 @@ def existing_organization(client_for: ClientFor, management: str) -> Organizatio
             return None
         raise
     if described["MasterAccountId"] != management:
-        raise SystemExit(f"account {management} is a member of organization {described['Id']}, not its management")
+        raise errors.usage(f"Account {management} is a member of organization {described['Id']}, not its "
+                           "management account. Give --management the account that manages it, or a new one.")
     root = orgs.list_roots()["Roots"][0]["Id"]
     ous: dict[str, str] = {}
 
@@ -107,7 +110,8 @@ def existing_organization(client_for: ClientFor, management: str) -> Organizatio
     hubs = [a for a in accounts if parents[a] == governance]
     members = [a for a in accounts if parents[a] != governance and parents[a] != root]
     if not hubs:
-        raise SystemExit(f"organization {described['Id']} has no account in OU Governance to be the hub")
+        raise errors.Problem(f"Organization {described['Id']} has no account in OU Governance to be the hub. "
+                             "Give --management an account without an organization, and one is built.")
     return Organization(described["Id"], described["Arn"], root, management, hubs[0], sorted(members), ous, parents)
 
 
@@ -121,7 +125,9 @@ def organization(client_for: ClientFor, management: str | None = None, hub: str 
             wanted = {a for a in (hub, *members) if a}
             missing = wanted - {found.hub, *found.members}
             if missing:
-                raise SystemExit(f"organization {found.id} of {management} exists without {sorted(missing)}")
+                raise errors.usage(f"Organization {found.id} of {management} exists without the account(s) "
+                                   f"{', '.join(sorted(missing))}. Give --hub and --members from it, or another "
+                                   "--management account.")
             log(f"reusing organization {found.id}")
             return found
     org = build_organization(lambda service, account: client_for(service, account), management,
@@ -229,6 +235,7 @@ def deploy_org(client_for: ClientFor, binaries: dict[str, Path], management: str
             "code": code}
 
 
+@errors.main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--code-dir", default=os.environ.get("PLGOV_PREBUILT") or None, metavar="DIR",
@@ -237,8 +244,14 @@ def main() -> None:
     parser.add_argument("--management", default=MANAGEMENT)
     parser.add_argument("--hub", default=HUB)
     parser.add_argument("--members", default=",".join(MEMBERS))
+    errors.add_verbose_flag(parser)
     args = parser.parse_args()
     regions = [r for r in args.regions.split(",") if r]
+    if not regions:
+        raise errors.usage("--regions names no region (for example --regions us-east-1,us-west-2).")
+    for account in (args.management, args.hub, *[m for m in args.members.split(",") if m]):
+        if not (account.isdigit() and len(account) == 12):
+            raise errors.usage(f"{account!r} is not an AWS account id (12 digits).")
     client_for = clients(default_region=regions[0])
     binaries = local_deploy.prebuilt(args.code_dir) if args.code_dir else local_deploy.build()
     summary = deploy_org(client_for, binaries, args.management, args.hub,
