@@ -7,6 +7,7 @@ Examples:
   plgov --stack plgov allow add --service vpce-svc-0123456789abcdef0 --account 111122223333 --note 'partner team'
   plgov --stack plgov allow add --service '*' --account arn:aws:iam::111122223333:root --expires 30d
   plgov --stack plgov deny add --service '*' --account 444455556666
+  plgov --stack plgov allow add --service '*' --account ou-ab12-cdefgh34   (every account below the OU)
   plgov --stack plgov rules list --service vpce-svc-0123456789abcdef0
   plgov --stack plgov policy set --service vpce-svc-0123456789abcdef0 --unmatched leave --revoke on
   plgov --stack plgov explain --service vpce-svc-0123456789abcdef0 --account 777788889999
@@ -32,6 +33,9 @@ pub struct Cli {
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// On an AWS error, print its whole cause chain too (also with RUST_LOG=debug).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -148,7 +152,8 @@ pub struct RuleArgs {
     /// Endpoint service id (vpce-svc-...) or '*' for every governed service.
     #[arg(long)]
     pub service: String,
-    /// Consumer account: 12 digits, an IAM principal ARN (arn:aws:iam::123456789012:root), or '*'.
+    /// Consumer accounts: 12 digits, an IAM principal ARN (arn:aws:iam::123456789012:root), an
+    /// organization (o-...), an OU (ou-..., every account below it), or '*'.
     #[arg(long)]
     pub account: String,
     /// When the rule stops counting: a duration (90m, 12h, 30d) or a UTC date/time (2026-12-31, 2026-12-31T18:00:00Z).
@@ -163,6 +168,10 @@ pub struct RuleArgs {
     /// Needed to allow every account on every service.
     #[arg(long)]
     pub all_accounts_all_services: bool,
+    /// The service is not an endpoint service of this account and region (yet): one still to be
+    /// created, or another account's (rules written into a hub's allowlist).
+    #[arg(long)]
+    pub not_yet_created: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +227,9 @@ pub enum PolicyCommand {
         /// Decide and audit only, change nothing.
         #[arg(long, value_enum)]
         dry_run: Option<OnOff>,
+        /// The service is not an endpoint service of this account and region (yet).
+        #[arg(long)]
+        not_yet_created: bool,
     },
     /// Show the policies (of one service, or all), malformed ones as such.
     Show {

@@ -20,10 +20,17 @@ use error::CliError;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let verbose = cli.verbose
+        || std::env::var("RUST_LOG").is_ok_and(|l| l.contains("debug") || l.contains("trace"));
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("plgov: {err}");
+            match err.detail() {
+                Some(detail) if verbose => eprintln!("detail: {detail}"),
+                Some(_) => eprintln!("(-v shows the whole error)"),
+                None => {}
+            }
             ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
         }
     }
@@ -68,8 +75,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     unmatched,
                     revoke,
                     dry_run,
+                    not_yet_created,
                 },
-        } => commands::policy::set(&ctx().await?, service, *unmatched, *revoke, *dry_run).await,
+        } => {
+            commands::policy::set(
+                &ctx().await?,
+                service,
+                *unmatched,
+                *revoke,
+                *dry_run,
+                *not_yet_created,
+            )
+            .await
+        }
         Command::Policy {
             action: PolicyCommand::Show { service },
         } => commands::policy::show(&ctx().await?, service.as_deref()).await,

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use aws_config::SdkConfig;
+use plgov_shared::adapters::port_error;
 use plgov_shared::config::{Env, parse_governed};
 use plgov_shared::domain::allowlist::{ServicePolicy, UnmatchedAction};
 use plgov_shared::usecases::reconcile::{Governed, ReconcileSettings};
@@ -32,6 +33,30 @@ pub struct Target {
     /// The role that reads AWS Organizations for organization and OU rules (`None`: the
     /// caller's own credentials).
     pub organizations_role: Option<String>,
+    /// The target flags as given (`--stack plgov`), for hints that work as printed.
+    pub flags: String,
+}
+
+/// `args` written back as flags, quoted where the shell needs it.
+fn flags_of(args: &TargetArgs) -> String {
+    let quote = |v: &str| {
+        if v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
+        {
+            v.to_owned()
+        } else {
+            format!("'{v}'")
+        }
+    };
+    [
+        ("--stack", &args.stack),
+        ("--allowlist-table", &args.allowlist_table),
+        ("--audit-table", &args.audit_table),
+    ]
+    .iter()
+    .filter_map(|(flag, v)| v.as_deref().map(|v| format!("{flag} {}", quote(v))))
+    .collect::<Vec<_>>()
+    .join(" ")
 }
 
 impl Target {
@@ -145,6 +170,7 @@ pub async fn resolve(args: &TargetArgs, sdk: &SdkConfig) -> Result<Target, CliEr
             from_flags = from_flags.and(Err("the flags do not give --namespace".to_owned()));
         }
         return Ok(Target {
+            flags: flags_of(args),
             organizations_role: args.organizations_role.clone(),
             allowlist_table: args.allowlist_table.clone(),
             audit_table: args.audit_table.clone(),
@@ -172,10 +198,19 @@ pub async fn resolve(args: &TargetArgs, sdk: &SdkConfig) -> Result<Target, CliEr
         .send()
         .await
         .map_err(|e| {
-            CliError::Aws(format!(
-                "cannot read stack {stack:?}: {}\nhint: check the stack name and region",
-                aws_sdk_cloudformation::error::DisplayErrorContext(&e)
-            ))
+            let err = port_error("DescribeStacks", e);
+            // CloudFormation says a stack is missing with a ValidationError.
+            if err.code.as_deref() == Some("ValidationError") && err.message.contains("does not exist") {
+                let region = sdk.region().map_or("the default region".to_owned(), |r| r.to_string());
+                CliError::Aws {
+                    message: format!(
+                        "no stack named {stack:?} in {region}: deploy it (`make local-deploy` for the local emulator, `sam deploy` in AWS), or name another with --stack"
+                    ),
+                    detail: err.detail,
+                }
+            } else {
+                CliError::from(err)
+            }
         })?;
     let Some(found) = described.stacks().first() else {
         return Err(CliError::invalid(format!("no stack named {stack:?}")));
@@ -209,6 +244,7 @@ pub async fn resolve(args: &TargetArgs, sdk: &SdkConfig) -> Result<Target, CliEr
         })
         .filter(|v| !v.trim().is_empty());
     Ok(Target {
+        flags: flags_of(args),
         organizations_role,
         allowlist_table: args
             .allowlist_table

@@ -100,7 +100,8 @@ fn stderr(out: &Output) -> String {
 #[tokio::test]
 async fn rules_add_list_remove_round_trip() {
     let p = Plgov::new().await;
-    let service = "vpce-svc-0123456789abcdef0";
+    let service = create_service(&p.provider.account, true).await;
+    let service = service.as_str();
     let added = p.json(&[
         "allow",
         "add",
@@ -252,6 +253,41 @@ async fn invalid_input_is_refused_naming_it_and_nothing_is_written() {
     assert!(stderr(&everyone).contains("--all-accounts-all-services"));
     assert_eq!(p.allowlist_len().await, 0, "nothing written");
 
+    // A service id that is not an endpoint service of the account: refused, its services listed,
+    // unless the rule is for a service still to come.
+    let real = create_service(&p.provider.account, true).await;
+    let typo = p.run(&[
+        "allow",
+        "add",
+        "--service",
+        "vpce-svc-0a",
+        "--account",
+        "111122223333",
+    ]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(
+        stderr(&typo).contains("vpce-svc-0a is not an endpoint service of this account")
+            && stderr(&typo).contains(&real)
+            && stderr(&typo).contains("--not-yet-created"),
+        "{}",
+        stderr(&typo)
+    );
+    for args in [
+        vec![
+            "policy",
+            "set",
+            "--service",
+            "vpce-svc-0a",
+            "--revoke",
+            "on",
+        ],
+        vec!["reconcile", "--service", "vpce-svc-0a"],
+    ] {
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("is not an endpoint service"));
+    }
+    assert_eq!(p.allowlist_len().await, 0, "nothing written");
     p.json(&[
         "allow",
         "add",
@@ -261,6 +297,7 @@ async fn invalid_input_is_refused_naming_it_and_nothing_is_written() {
         "111122223333",
         "--note",
         "first",
+        "--not-yet-created",
     ]);
     let duplicate = p.run(&[
         "allow",
@@ -271,6 +308,7 @@ async fn invalid_input_is_refused_naming_it_and_nothing_is_written() {
         "111122223333",
         "--note",
         "second",
+        "--not-yet-created",
     ]);
     assert_eq!(duplicate.status.code(), Some(3));
     assert!(stderr(&duplicate).contains("--replace"));
@@ -284,6 +322,7 @@ async fn invalid_input_is_refused_naming_it_and_nothing_is_written() {
         "--account",
         "111122223333",
         "--replace",
+        "--not-yet-created",
     ]);
     assert_eq!(replaced["result"], "replaced");
     assert_eq!(
@@ -581,7 +620,7 @@ async fn cost_estimate_and_rates_work_in_sa_east_1_from_the_price_list() {
             .contains("AccessDeniedException")
     );
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("rates from the built-in table (the Price List was not used: GetProducts failed: AccessDeniedException"), "{text}");
+    assert!(text.contains("rates from the built-in table (the Price List was not used: GetProducts failed: access denied: the identity in use may not call GetProducts (AccessDeniedException"), "{text}");
     assert!(
         text.contains("interface endpoint, per AZ-hour   $0.01"),
         "{text}"
@@ -716,7 +755,15 @@ async fn malformed_items_are_listed_as_malformed_and_a_malformed_policy_is_not_o
             .unwrap()
             .contains("`dry_run` must be a boolean")
     );
-    let set = p.run(&["policy", "set", "--service", service, "--revoke", "on"]);
+    let set = p.run(&[
+        "policy",
+        "set",
+        "--service",
+        service,
+        "--revoke",
+        "on",
+        "--not-yet-created",
+    ]);
     assert_eq!(set.status.code(), Some(3), "{}", stderr(&set));
     assert!(stderr(&set).contains("policy remove"), "{}", stderr(&set));
     let explained = p.json(&["explain", "--service", service, "--account", "111122223333"]);
@@ -724,7 +771,15 @@ async fn malformed_items_are_listed_as_malformed_and_a_malformed_policy_is_not_o
     assert_eq!(explained["policyMalformed"], true);
 
     p.json(&["policy", "remove", "--service", service]);
-    p.json(&["policy", "set", "--service", service, "--dry-run", "on"]);
+    p.json(&[
+        "policy",
+        "set",
+        "--service",
+        service,
+        "--dry-run",
+        "on",
+        "--not-yet-created",
+    ]);
     assert_eq!(
         p.json(&["policy", "show", "--service", service])[0]["set"]["dryRun"],
         true

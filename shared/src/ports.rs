@@ -16,9 +16,29 @@ use crate::domain::price_list::CachedRates;
 use crate::domain::publishing::{HourRecord, MetricKey};
 use crate::domain::{AccountId, ConnectionState, EndpointId, ServiceId};
 
-/// A failed call to an outside system, with the operation and the cause chain.
+/// What kind of failure a call met, as a person acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorKind {
+    /// No credentials anywhere in the chain (environment, profile, instance role).
+    NoCredentials,
+    /// Credentials found but refused: expired, or not valid.
+    BadCredentials,
+    /// The identity may not make this call.
+    AccessDenied,
+    /// The service throttled the call.
+    Throttled,
+    /// The endpoint did not answer (down, wrong URL or region, no network).
+    Unreachable,
+    /// The thing named does not exist.
+    NotFound,
+    #[default]
+    Other,
+}
+
+/// A failed call to an outside system: the operation, what kind of failure, AWS's code and its
+/// own short message. `detail` keeps the whole cause chain for `-v` and `RUST_LOG=debug`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{operation} failed: {message}")]
+#[error("{operation} failed: {}", self.readable())]
 pub struct PortError {
     pub operation: &'static str,
     /// The error code AWS answered with (`RequestLimitExceeded`, ...), when there was one.
@@ -26,6 +46,38 @@ pub struct PortError {
     pub message: String,
     /// Throttling or a server error: the same call may succeed later.
     pub retryable: bool,
+    pub kind: ErrorKind,
+    pub detail: Option<String>,
+}
+
+impl PortError {
+    /// One sentence a person can act on.
+    pub fn readable(&self) -> String {
+        let code = self.code.as_deref().unwrap_or("no code");
+        match self.kind {
+            ErrorKind::NoCredentials => "no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the local emulator takes `testing` for both)".into(),
+            ErrorKind::BadCredentials => format!(
+                "AWS refused the credentials ({code}: {}): they have expired or are not valid; renew them (a new session, `aws sso login`) and try again",
+                self.message
+            ),
+            ErrorKind::AccessDenied => format!(
+                "access denied: the identity in use may not call {} ({code}: {})",
+                self.operation, self.message
+            ),
+            ErrorKind::Throttled => format!(
+                "AWS throttled the call ({code}) after the SDK's retries; try again in a moment (the functions' next run retries by itself)"
+            ),
+            ErrorKind::Unreachable => format!(
+                "the AWS endpoint does not answer ({}): check AWS_ENDPOINT_URL and AWS_REGION, or start the local emulator with `make local-aws`",
+                self.message
+            ),
+            ErrorKind::NotFound => format!("not found ({code}: {})", self.message),
+            ErrorKind::Other => match &self.code {
+                Some(code) => format!("{code}: {}", self.message),
+                None => self.message.clone(),
+            },
+        }
+    }
 }
 
 /// One endpoint id an Accept or Reject call did not change.

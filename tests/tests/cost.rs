@@ -575,7 +575,7 @@ async fn without_the_price_list_the_builtin_table_prices_or_the_error_is_clear()
     assert!(close(row(&s, &f.two_az).figures.cost, 0.02));
     let err = err.unwrap_err().to_string();
     assert!(
-        err.starts_with("no prices for region eu-west-2: the Price List could not be used (GetProducts failed: AccessDeniedException"),
+        err.starts_with("no prices for region eu-west-2: the Price List could not be used (GetProducts failed: access denied: the identity in use may not call GetProducts (AccessDeniedException"),
         "{err}"
     );
     assert!(err.contains("the built-in table does not have it"), "{err}");

@@ -125,7 +125,10 @@ pub async fn explain(ctx: &Context, service: &str, account: &str) -> Result<(), 
                 "  policy: unmatched={} revoke={} dry_run={}",
                 p.unmatched, p.revoke, p.dry_run
             ),
-            None => println!("  policy: MALFORMED: `plgov policy show` shows it"),
+            None => println!(
+                "  policy: MALFORMED: `plgov {} policy show --service {service}` shows it",
+                ctx.target.flags
+            ),
         }
         let may_apply = rules
             .holds
@@ -134,7 +137,8 @@ pub async fn explain(ctx: &Context, service: &str, account: &str) -> Result<(), 
             .count();
         if may_apply > 0 {
             println!(
-                "  {may_apply} malformed allowlist item(s) may apply and hold it: `plgov rules list` shows them"
+                "  {may_apply} malformed allowlist item(s) may apply and hold it: `plgov {} rules list --service {service}` shows them",
+                ctx.target.flags
             );
         }
     }

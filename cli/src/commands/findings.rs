@@ -27,7 +27,7 @@ pub async fn list(ctx: &Context, kind: Option<&str>) -> Result<(), CliError> {
         .split(':')
         .nth(4)
         .and_then(|a| AccountId::parse(a).ok())
-        .ok_or_else(|| CliError::Aws(format!("cannot read the account of {caller}")))?;
+        .ok_or_else(|| CliError::aws(format!("cannot read the account of {caller}")))?;
     let region = ctx.sdk.region().map(|r| r.to_string()).ok_or_else(|| {
         CliError::invalid("no AWS region: set AWS_REGION (or a profile's region)")
     })?;
@@ -39,7 +39,7 @@ pub async fn list(ctx: &Context, kind: Option<&str>) -> Result<(), CliError> {
     let mut found: Vec<Finding> = Vec::new();
     for generator in [PROVIDER_GENERATOR, CONSUMER_GENERATOR] {
         let Some(held) = hub.held(generator).await? else {
-            return Err(CliError::Aws(format!(
+            return Err(CliError::aws(format!(
                 "Security Hub is not enabled in {region}: the findings are only in the functions' results and logs (the dashboard's Findings widgets)"
             )));
         };

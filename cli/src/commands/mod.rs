@@ -11,10 +11,13 @@ pub mod reconcile;
 pub mod rules;
 
 use aws_config::SdkConfig;
-use plgov_shared::adapters::{CallCounter, OrganizationsReader, dynamodb_for};
+use plgov_shared::adapters::{
+    CallCounter, Ec2Connections, OrganizationsReader, dynamodb_for, port_error,
+};
 use plgov_shared::domain::allowlist::{Allowlist, Consumers, ServiceRules, WILDCARD};
 use plgov_shared::domain::{AccountId, ServiceId};
 use plgov_shared::ports::AllowlistStore;
+use plgov_shared::ports::Connections;
 use plgov_shared::tables::audit::Provider;
 use plgov_shared::tables::{AllowlistTable, AuditTable};
 
@@ -46,7 +49,7 @@ impl Context {
             .split(':')
             .nth(4)
             .and_then(|a| AccountId::parse(a).ok())
-            .ok_or_else(|| CliError::Aws(format!("cannot read an account from {caller:?}")))?;
+            .ok_or_else(|| CliError::aws(format!("cannot read an account from {caller:?}")))?;
         let region = self
             .sdk
             .region()
@@ -84,18 +87,50 @@ impl Context {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| {
-                CliError::Aws(format!(
-                    "cannot tell who you are (sts:GetCallerIdentity): {}",
-                    aws_sdk_sts::error::DisplayErrorContext(&e)
-                ))
-            })?;
+            .map_err(|e| CliError::from(port_error("GetCallerIdentity", e)))?;
         Ok(who.arn().unwrap_or("unknown").to_owned())
     }
 }
 
 pub fn service_id(value: &str) -> Result<ServiceId, CliError> {
     ServiceId::parse(value.trim()).map_err(|e| CliError::invalid(format!("--service: {e}")))
+}
+
+/// Refuses a service that is not an endpoint service of the account and region, listing those
+/// that are (a typo must not write a rule nobody reads), unless `not_yet_created` says so.
+pub async fn existing_service(
+    ctx: &Context,
+    service: &ServiceId,
+    not_yet_created: bool,
+) -> Result<(), CliError> {
+    if not_yet_created {
+        return Ok(());
+    }
+    let services = Ec2Connections::new(aws_sdk_ec2::Client::new(&ctx.sdk))
+        .list_services()
+        .await?;
+    if services.contains(service) {
+        return Ok(());
+    }
+    let region = ctx
+        .sdk
+        .region()
+        .map_or_else(|| "this region".to_owned(), ToString::to_string);
+    let listed = if services.is_empty() {
+        "it has none".to_owned()
+    } else {
+        format!(
+            "its services: {}",
+            services
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Err(CliError::invalid(format!(
+        "--service: {service} is not an endpoint service of this account in {region} ({listed}).\nhint: add --not-yet-created for a service still to be created or of another account"
+    )))
 }
 
 /// `*`, an account (id or IAM principal ARN), an organization `o-...` or an OU `ou-...` (the

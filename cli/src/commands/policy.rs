@@ -18,8 +18,10 @@ pub async fn set(
     unmatched: Option<Unmatched>,
     revoke: Option<OnOff>,
     dry_run: Option<OnOff>,
+    not_yet_created: bool,
 ) -> Result<(), CliError> {
     let service = service_id(service)?;
+    super::existing_service(ctx, &service, not_yet_created).await?;
     if unmatched.is_none() && revoke.is_none() && dry_run.is_none() {
         return Err(CliError::invalid(
             "nothing to set: give --unmatched, --revoke and/or --dry-run",
@@ -31,8 +33,8 @@ pub async fn set(
         Some(Entry::Policy(stored)) => stored.policy,
         Some(Entry::Malformed(item)) => {
             return Err(CliError::Refused(format!(
-                "the policy item of {service} is malformed ({}): it holds every connection of the service.\nhint: `plgov --stack NAME policy remove --service {service}` removes it; then set the policy again",
-                item.problem
+                "the policy item of {service} is malformed ({}): it holds every connection of the service.\nhint: `plgov {} policy remove --service {service}` removes it; then set the policy again",
+                item.problem, ctx.target.flags
             )));
         }
         Some(Entry::Rule(_)) => unreachable!("a #policy key never decodes as a rule"),

@@ -17,6 +17,9 @@ pub async fn run(ctx: &Context, services: &[String], dry_run: bool) -> Result<()
         .iter()
         .map(|s| service_id(s))
         .collect::<Result<BTreeSet<_>, _>>()?;
+    for service in &named {
+        super::existing_service(ctx, service, false).await?;
+    }
     let deployment = ctx.target.deployment()?;
     let namespace = ctx.target.namespace.as_deref().ok_or_else(|| {
         CliError::invalid("no metrics namespace: give --stack NAME or --namespace")
@@ -108,7 +111,7 @@ pub async fn run(ctx: &Context, services: &[String], dry_run: bool) -> Result<()
     if summary.errors.is_empty() {
         Ok(())
     } else {
-        Err(CliError::Aws(format!(
+        Err(CliError::aws(format!(
             "{} error(s) while reconciling; the next sweep retries them",
             summary.errors.len()
         )))

@@ -49,6 +49,10 @@ pub async fn add(ctx: &Context, effect: Effect, args: &RuleArgs) -> Result<(), C
             Some(at)
         }
     };
+    // The input first, then whether the service exists (a call to EC2).
+    if let Scope::One(id) = &service {
+        super::existing_service(ctx, id, args.not_yet_created).await?;
+    }
     let table = ctx.allowlist()?;
     let created_by = ctx.caller().await?;
     let stored = StoredRule {
@@ -68,7 +72,8 @@ pub async fn add(ctx: &Context, effect: Effect, args: &RuleArgs) -> Result<(), C
     let written = table.put_rule(&stored, args.replace).await?;
     if written == Written::AlreadyExists {
         return Err(CliError::Refused(format!(
-            "a rule for service {pk} and account {sk} exists already; nothing written.\nhint: `plgov rules list --service {pk}` shows it; add --replace to overwrite it"
+            "a rule for service {pk} and account {sk} exists already; nothing written.\nhint: `plgov {} rules list --service {pk}` shows it; add --replace to overwrite it",
+            ctx.target.flags
         )));
     }
     let verb = if written == Written::Replaced {

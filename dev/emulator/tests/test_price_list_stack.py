@@ -82,7 +82,8 @@ def test_a_region_missing_from_the_builtin_table_is_priced_from_the_price_list(d
         fault(None, provider)
     assert refused.returncode == 1, refused.stdout
     assert ("no prices for region eu-west-2: the Price List could not be used (GetProducts failed: "
-            "AccessDeniedException") in refused.stderr, refused.stderr[-3000:]
+            "access denied: the identity in use may not call GetProducts (AccessDeniedException") in refused.stderr, \
+        refused.stderr[-3000:]
     assert "the built-in table does not have it" in refused.stderr
 
     # The Price List answers: the hour is priced from its records, and the result says so.

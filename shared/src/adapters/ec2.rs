@@ -60,6 +60,8 @@ fn unsuccessful(
                         code: Some("UnreadableResponse".into()),
                         message: format!("an Unsuccessful item names no endpoint: {e}"),
                         retryable: false,
+                        kind: crate::ports::ErrorKind::Other,
+                        detail: None,
                     }
                 })?;
             Ok(Unsuccessful {

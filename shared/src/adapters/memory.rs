@@ -28,6 +28,8 @@ fn injected(operation: &'static str) -> PortError {
         code: Some("InjectedFailure".into()),
         message: "injected failure".into(),
         retryable: true,
+        kind: crate::ports::ErrorKind::Other,
+        detail: None,
     }
 }
 
@@ -432,6 +434,8 @@ impl Organization for MemoryOrganization {
                     "AccessDeniedException: not authorized to perform organizations:ListParents"
                         .into(),
                 retryable: false,
+                kind: crate::ports::ErrorKind::AccessDenied,
+                detail: None,
             });
         }
         Ok(self

@@ -19,5 +19,5 @@ pub use cloudwatch::{CloudWatchMetrics, CloudWatchUsage};
 pub use ec2::{Ec2Connections, Ec2Endpoints};
 pub use organizations::OrganizationsReader;
 pub use pricing::PriceListApi;
-pub(crate) use sdk_error::port_error;
+pub use sdk_error::port_error;
 pub use securityhub::SecurityHubFindings;

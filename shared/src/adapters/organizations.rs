@@ -86,6 +86,8 @@ fn unreadable(operation: &'static str, message: String) -> PortError {
         code: Some("UnreadableResponse".into()),
         message,
         retryable: false,
+        kind: crate::ports::ErrorKind::Other,
+        detail: None,
     }
 }
 

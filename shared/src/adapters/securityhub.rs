@@ -270,6 +270,8 @@ impl FindingsHub for SecurityHubFindings {
                         failed.error_message().unwrap_or_default()
                     ),
                     retryable: false,
+                    kind: crate::ports::ErrorKind::Other,
+                    detail: None,
                 });
             }
         }

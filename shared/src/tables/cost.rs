@@ -111,6 +111,8 @@ fn unreadable(what: &str, problem: impl std::fmt::Display) -> PortError {
         code: Some("UnreadableCostRecord".into()),
         message: format!("cost table: {what} does not read: {problem}"),
         retryable: false,
+        kind: crate::ports::ErrorKind::Other,
+        detail: None,
     }
 }
 

@@ -112,6 +112,8 @@ impl TierPool for CostPool {
                     code: Some("UnreadableItem".into()),
                     message: format!("cost pool item {:?}: {problem}", item.get("pk")),
                     retryable: false,
+                    kind: crate::ports::ErrorKind::Other,
+                    detail: None,
                 })?;
                 if account != self.account.as_str() {
                     *out.entry(hour).or_default() += gb;
