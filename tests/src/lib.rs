@@ -16,6 +16,6 @@ pub use endpoints::{
     cloudwatch_client, create_endpoint, create_endpoint_with, create_endpoints, create_service,
     create_service_with, ec2_client,
 };
-pub use provider::{ALLOWLIST_TABLE, AUDIT_TABLE, COST_TABLE, Provider};
+pub use provider::{ALLOWLIST_TABLE, AUDIT_TABLE, COST_TABLE, Provider, create_table};
 
 pub const REGION: &str = "us-east-1";

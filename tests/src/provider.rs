@@ -18,8 +18,20 @@ fn s(value: &str) -> RawValue {
 
 /// Creates an on-demand table keyed `pk` (hash) and `sk` (range), both strings, as the stack's tables are.
 async fn create_keyed_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
+    create_table(dynamodb, table, None, None).await;
+}
+
+/// A pay-per-request table keyed by `pk` and `sk` (strings), with a resource policy and a
+/// global secondary index (`(name, partition attribute)`, sorted by `sk`) when given; its ARN.
+pub async fn create_table(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    policy: Option<String>,
+    index: Option<(&str, &str)>,
+) -> String {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
     };
     let key = |name: &str, kind| {
         KeySchemaElement::builder()
@@ -35,7 +47,7 @@ async fn create_keyed_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
             .build()
             .unwrap()
     };
-    dynamodb
+    let mut request = dynamodb
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
@@ -43,12 +55,33 @@ async fn create_keyed_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
         .key_schema(key("sk", KeyType::Range))
         .attribute_definitions(string("pk"))
         .attribute_definitions(string("sk"))
+        .set_resource_policy(policy);
+    if let Some((name, partition)) = index {
+        request = request
+            .attribute_definitions(string(partition))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(name)
+                    .key_schema(key(partition, KeyType::Hash))
+                    .key_schema(key("sk", KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            );
+    }
+    request
         .send()
         .await
-        .expect("create table");
+        .expect("create table")
+        .table_description
+        .and_then(|t| t.table_arn)
+        .expect("table arn")
 }
 
-/// The cost table as the stack creates it, in `provider`'s account.
 pub const COST_TABLE: &str = "plgov-cost";
 
 /// A provider account of its own with the allowlist and audit tables, as the stack creates them.

@@ -106,38 +106,13 @@ async fn build_organization() -> Org {
 
 /// A table of the hub under `policy` (the template's hub statements), returning its ARN.
 async fn hub_table(hub: &SdkConfig, name: &str, policy: serde_json::Value) -> String {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    aws_sdk_dynamodb::Client::new(hub)
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .resource_policy(policy.to_string())
-        .send()
-        .await
-        .expect("create hub table")
-        .table_description
-        .and_then(|t| t.table_arn)
-        .expect("table arn")
+    create_table(
+        &aws_sdk_dynamodb::Client::new(hub),
+        name,
+        Some(policy.to_string()),
+        None,
+    )
+    .await
 }
 
 fn statement(org: &str, actions: &[&str], leading_keys: bool) -> serde_json::Value {
@@ -374,58 +349,18 @@ async fn an_ou_allow_and_an_account_deny_in_the_hub_decide_for_every_member_and_
 /// The hub's cost pool as the template makes it: keyed by account, region and month, with the
 /// index `by-pool` over every account's hours of a month.
 async fn hub_pool(hub: &SdkConfig, org: &str) -> String {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, ScalarAttributeType,
-    };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .unwrap()
-    };
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
     let mut policy = statement(org, &["dynamodb:PutItem"], true);
     policy["Statement"].as_array_mut().unwrap().push(
         json!({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "dynamodb:Query",
             "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": org}}}),
     );
-    aws_sdk_dynamodb::Client::new(hub)
-        .create_table()
-        .table_name("plgov-hub-pool")
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .attribute_definitions(attr("pool"))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(plgov_shared::tables::pool::POOL_INDEX)
-                .key_schema(key("pool", KeyType::Hash))
-                .key_schema(key("sk", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
-        .resource_policy(policy.to_string())
-        .send()
-        .await
-        .expect("create pool")
-        .table_description
-        .and_then(|t| t.table_arn)
-        .expect("pool arn")
+    create_table(
+        &aws_sdk_dynamodb::Client::new(hub),
+        "plgov-hub-pool",
+        Some(policy.to_string()),
+        Some((plgov_shared::tables::pool::POOL_INDEX, "pool")),
+    )
+    .await
 }
 
 #[tokio::test]

@@ -1,7 +1,6 @@
 //! `plgov findings`: the active findings both functions imported into Security Hub.
 
 use plgov_shared::adapters::{CallCounter, SecurityHubFindings, securityhub_client};
-use plgov_shared::domain::AccountId;
 use plgov_shared::domain::findings::{Finding, FindingType};
 use plgov_shared::ports::FindingsHub;
 use plgov_shared::usecases::cost::CONSUMER_GENERATOR;
@@ -22,15 +21,7 @@ pub async fn list(ctx: &Context, kind: Option<&str>) -> Result<(), CliError> {
             })
         })
         .transpose()?;
-    let caller = ctx.caller().await?;
-    let account = caller
-        .split(':')
-        .nth(4)
-        .and_then(|a| AccountId::parse(a).ok())
-        .ok_or_else(|| CliError::aws(format!("cannot read the account of {caller}")))?;
-    let region = ctx.sdk.region().map(|r| r.to_string()).ok_or_else(|| {
-        CliError::invalid("no AWS region: set AWS_REGION (or a profile's region)")
-    })?;
+    let (account, region) = ctx.caller_account().await?;
     let hub = SecurityHubFindings::new(
         securityhub_client(&ctx.sdk, &CallCounter::new()),
         account,

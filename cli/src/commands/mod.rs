@@ -44,17 +44,7 @@ impl Context {
     /// region of the AWS configuration.
     pub async fn audit(&self) -> Result<AuditTable, CliError> {
         let table = self.target.audit_table()?;
-        let caller = self.caller().await?;
-        let account = caller
-            .split(':')
-            .nth(4)
-            .and_then(|a| AccountId::parse(a).ok())
-            .ok_or_else(|| CliError::aws(format!("cannot read an account from {caller:?}")))?;
-        let region = self
-            .sdk
-            .region()
-            .map(ToString::to_string)
-            .ok_or_else(|| CliError::invalid("no AWS region: set AWS_REGION (or --region)"))?;
+        let (account, region) = self.caller_account().await?;
         Ok(AuditTable::new(
             dynamodb_for(&aws_sdk_dynamodb::Client::new(&self.sdk), table),
             table,
@@ -79,6 +69,20 @@ impl Context {
     /// What applies to `service`, as the approver reads it.
     pub async fn service_rules(&self, service: &ServiceId) -> Result<ServiceRules, CliError> {
         Ok(self.load_allowlist().await?.for_service(service))
+    }
+
+    /// The caller's account (from its identity) and the region of the AWS configuration.
+    pub async fn caller_account(&self) -> Result<(AccountId, String), CliError> {
+        let caller = self.caller().await?;
+        let account = caller
+            .split(':')
+            .nth(4)
+            .and_then(|a| AccountId::parse(a).ok())
+            .ok_or_else(|| CliError::aws(format!("cannot read an account from {caller:?}")))?;
+        let region = self.sdk.region().map(ToString::to_string).ok_or_else(|| {
+            CliError::invalid("no AWS region: set AWS_REGION (or a profile's region)")
+        })?;
+        Ok((account, region))
     }
 
     /// The caller's identity (an IAM ARN), recorded with what they write.

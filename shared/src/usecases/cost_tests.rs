@@ -67,6 +67,20 @@ impl World {
         id
     }
 
+    /// An interface endpoint in `azs` AZs, there since the day before 10:00, that moved `gib` in
+    /// the 10:00 hour.
+    fn busy_since_yesterday(&self, id: &str, azs: u32, gib: f64) -> EndpointId {
+        let e = self.endpoint(
+            id,
+            EndpointKind::Interface,
+            azs,
+            h10().start() - 86_400,
+            "available",
+        );
+        self.traffic(&e, h10(), gib);
+        e
+    }
+
     fn set_state(&self, id: &EndpointId, state: &str) {
         for r in self.inventory.endpoints.lock().unwrap().iter_mut() {
             if &r.endpoint.id == id {
@@ -210,14 +224,7 @@ async fn an_hour_by_hand_and_only_two_region_metrics_published() {
 #[tokio::test]
 async fn pricing_an_hour_again_in_every_way_shows_it_once() {
     let w = World::default();
-    let e = w.endpoint(
-        "vpce-0a",
-        EndpointKind::Interface,
-        2,
-        h10().start() - 86_400,
-        "available",
-    );
-    w.traffic(&e, h10(), 100.0);
+    let e = w.busy_since_yesterday("vpce-0a", 2, 100.0);
     let (request, now) = scheduled_after(h10());
     // 2 x 0.01 + 100 x 0.01 = 1.02
     w.run(request, now, "run-1").await.unwrap();
@@ -748,14 +755,7 @@ async fn only_services_that_take_policies_are_found_with_the_default_one_asked_o
 #[tokio::test]
 async fn the_organizations_pool_counts_toward_the_tiers_and_takes_this_accounts_hours() {
     let w = World::default();
-    let e = w.endpoint(
-        "vpce-0a",
-        EndpointKind::Interface,
-        1,
-        h10().start() - 86_400,
-        "available",
-    );
-    w.traffic(&e, h10(), 10.0);
+    let e = w.busy_since_yesterday("vpce-0a", 1, 10.0);
     // Other accounts of the organization moved 2 PB (2,097,152 GB) earlier this month: past the
     // first tier (1 PB at $0.01), this account's 10 GB cost $0.006 each.
     w.pool
@@ -797,14 +797,7 @@ async fn the_organizations_pool_counts_toward_the_tiers_and_takes_this_accounts_
 #[tokio::test]
 async fn an_unreadable_pool_prices_nothing_and_writes_nothing() {
     let w = World::default();
-    let e = w.endpoint(
-        "vpce-0a",
-        EndpointKind::Interface,
-        1,
-        h10().start() - 86_400,
-        "available",
-    );
-    w.traffic(&e, h10(), 10.0);
+    w.busy_since_yesterday("vpce-0a", 1, 10.0);
     *w.pool.failing.lock().unwrap() = true;
     let (request, now) = scheduled_after(h10());
     let err = w.run(request, now, "run-1").await.unwrap_err();
