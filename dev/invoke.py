@@ -12,7 +12,11 @@ reference: /2018-06-01/runtime/invocation/next, .../response, .../error, /runtim
 
 The function's JSON result goes to stdout, its logs to stderr and, as Lambda does, to the
 function's log group in the emulator's CloudWatch Logs (where the dashboard's Logs Insights
-widget reads them). An error result exits 1 with the function's own errorMessage and errorType
+widget reads them). Against the emulator (AWS_ENDPOINT_URL set) it also puts the invocation metrics
+Lambda publishes for every invocation, AWS/Lambda by FunctionName: Invocations 1, Errors 1 or 0 (an
+error result, a crash or a timeout) and Duration in milliseconds, timestamped when the function was
+invoked (where the dashboard's Lambda Errors lines read them; best effort: a failed put is only
+told with -v). An error result exits 1 with the function's own errorMessage and errorType
 on stderr; a mistake in the arguments or the event file exits 2 (dev/errors.py: -v, PLGOV_DEBUG=1
 or RUST_LOG=debug add the detail).
 """
@@ -20,6 +24,7 @@ or RUST_LOG=debug add the detail).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -176,6 +182,26 @@ def ship_logs(session, group: str, stream: str, lines: list[tuple[int, str]]) ->
     for start in range(0, len(lines), 1000):
         logs.put_log_events(logGroupName=group, logStreamName=stream,
                             logEvents=[{"timestamp": t, "message": m} for t, m in lines[start:start + 1000]])
+
+
+def put_invocation_metrics(session, name: str, invoked_at: float, failed: bool) -> None:
+    """Lambda's invocation metrics for this one invocation (binary indicators: Errors is 0 or 1 for
+    every invocation, so a dashboard's Errors line has data, zero, when nothing failed). Only against
+    the emulator: AWS publishes these itself. One attempt, never failing the invocation."""
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        return
+    dimensions = [{"Name": "FunctionName", "Value": name}]
+    at = dt.datetime.fromtimestamp(invoked_at, dt.timezone.utc)
+    duration_ms = round((time.time() - invoked_at) * 1000, 2)
+    data = [{"MetricName": metric, "Dimensions": dimensions, "Timestamp": at, "Value": value, "Unit": unit}
+            for metric, value, unit in (("Invocations", 1.0, "Count"), ("Errors", float(failed), "Count"),
+                                      ("Duration", duration_ms, "Milliseconds"))]
+    try:
+        cloudwatch = session.client("cloudwatch", config=botocore.config.Config(retries={"total_max_attempts": 1}))
+        cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=data)
+    except Exception as exc:  # noqa: BLE001 - the function's result is what to report
+        if errors.verbose():
+            sys.stderr.write(f"{PROG}: the AWS/Lambda invocation metrics were not put: {exc}\n")
 
 
 def session_for(region: str | None = None):
@@ -337,15 +363,19 @@ def main() -> None:
     group = (config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}"
     stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
     logged: list[tuple[int, str]] = []
+    invoked_at = time.time()
     try:
         result = run_function(args.function, binary, event, name, variables, config, group, stream, logged)
-    except BaseException:
+    except BaseException as exc:
         try:
             ship_logs(session_for(), group, stream, logged)
         except Exception:  # noqa: BLE001 - the function's failure is what to report
             pass
+        if isinstance(exc, errors.Problem):  # the function failed (not Ctrl-C): an error, as Lambda counts it
+            put_invocation_metrics(session_for(), name, invoked_at, failed=True)
         raise
     ship_logs(session_for(), group, stream, logged)
+    put_invocation_metrics(session_for(), name, invoked_at, failed=False)
     text = result.decode(errors="replace")
     try:  # pretty, as `cargo lambda invoke --output-format json` printed it
         text = json.dumps(json.loads(text), indent=2)

@@ -5,7 +5,9 @@ over three whole hours of data put into an account of the test's own: a data poi
 every metric any of its widgets queries (found from the widgets' own queries, so a metric added
 to the template gets data too) and the cost reporter's "endpoint priced" log lines for its Logs
 Insights table. Every widget must then be drawn with data; headless Chromium must run the
-page's plotly charts to the end (the DOM after its scripts) and take a screenshot.
+page's plotly charts to the end (the DOM after its scripts) and take a screenshot. Data put for
+whatever the widgets query cannot tell a metric renamed in the template: test_demo_dashboard.py
+draws the deployed dashboard from the demo scenario's own data, and fails on it.
 
 No Rust build is needed. Chromium is Debian's `chromium` (`make chromium` installs it); the
 tests fail, never skip, without it. With PLGOV_DASHBOARD_PNG=path the screenshot is also
