@@ -15,6 +15,7 @@ from . import cfn_models, cloudwatch_cbor, connections, moto_fixes, pricing
 from . import cfn_lifecycle, cfn_resources, endpoint_services, notifications, securityhub
 from . import cross_account, cross_account_sse, logs_insights, metric_math, organization, stacksets
 from . import cfn_rules, lambda_code, list_metrics, usage
+from . import dynamodb_json, endpoint_index, moto_speed
 from .control import Control, fail, identify
 
 
@@ -66,6 +67,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args()
+    moto_speed.install()  # moto hot spots: per-request overhead, DynamoDB condition parses and order
+    endpoint_index.install()  # before any EC2 backend exists: each keeps its endpoints indexed
+    dynamodb_json.install()  # Scan and Query results rendered without moto's generic serializer
     connections.install()
     moto_fixes.install()
     metric_math.install()  # after moto_fixes.install(): it reads MetricStat queries through it

@@ -1,0 +1,238 @@
+"""moto's own hot spots at benchmark scale: per-request overhead, DynamoDB expressions and order.
+
+A benchmark sweep sends thousands of calls; at 10,000 endpoints each call must cost a few
+milliseconds. Profiling the emulator (cProfile per request thread) found that moto's server,
+before any handler runs, spends most of a request on bookkeeping whose answer never changes
+while the process runs:
+
+- Routing (`DomainDispatcherApplication.get_backend_for_host`, under the dispatcher's one global
+  lock, so concurrent requests queue behind it): `host in backends.list_of_moto_modules()` lists
+  moto's package directory and stats each of its ~200 entries on every request, then matches the
+  host against every service's URL regexes. The module list is fixed once moto is installed and a
+  host always routes to the same backend: the list is read once, and each host's backend is
+  remembered once found (a host that finds none is not remembered, so moto's warning still shows).
+- Dispatch (`BaseResponse.call_action`): `method_names_from_class` runs `inspect.getmembers` over
+  the response class (EC2Response has ~340 attributes) to ask whether the action is one of its
+  functions. The same question is answered here by looking the one name up:
+  `name in method_names_from_class(cls)` holds exactly when `getattr(cls, name)` is a plain
+  function, as before, and is evaluated per request, so a handler installed later is still found.
+- Backends (`BackendDict.__getitem__`, several per request): each lookup copies the account ids
+  into a list and compares the BackendDict with every other in use (a Python `__eq__` each) to
+  register it for reset. An account already present needs neither: it was registered when it
+  was added (BackendDict.reset empties both together), so that lookup returns at once.
+- Accounts (`moto.iam.models.get_account_id_from`, per request by moto and by control.py): it
+  searches every account's IAM backend, in every partition, for the access key. The account that
+  was found for a key is remembered and answered again while that account still holds the key;
+  otherwise (a deleted key, a moto reset, a key not found) the full search runs, as before.
+- Request ids (`BaseResponse._enrich_response`, per response): a regex with a `.*` is run over the
+  whole body to put the request id between `<RequestId>` tags; over a 600 KB page that finds
+  nothing (EC2 writes `<requestId>`) it costs milliseconds. It runs only when the body holds
+  `<RequestId>`, which any match needs.
+
+DynamoDB condition expressions: moto parses a TransactWriteItems item's ConditionExpression three
+times (to validate the request, to check the condition, again in Table.put_item), ~0.3 ms each,
+most of a transaction of ten conditional puts. A parse depends only on the expression, its
+ExpressionAttributeNames and ExpressionAttributeValues, and the parsed tree is only read when
+evaluated: `ConditionExpressionParser.parse` keeps the last 4,096 distinct parses (by those three,
+compared as JSON) and answers a repeat with the same tree and the same names and values found
+(what moto reads next to validate the request). Each tree is parsed from a private copy of the
+names and values, so nothing a request does to its own dicts afterwards reaches it; an
+expression that fails to parse is parsed, and fails, every time.
+
+DynamoDB table order (`Table.all_items`, every Scan, and Query without an index): moto sorts all
+items by key with `DynamoType.__lt__`, which recomputes each side's `cast_value` (a Decimal for a
+number) on each of the n log n comparisons; a Scan of 20,000 items spent ~0.4 s there. A
+table's key attributes all have the table's one type (moto refuses a put of another type), and
+for two values of one type DynamoType's `==` and `<` are those of their cast values, so sorting by
+the cast values, computed once per item, gives the same order; if the types are mixed after all,
+moto's own sort runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import threading
+from typing import Any, Iterator
+
+_lock = threading.Lock()
+
+
+class _MethodNames:
+    """`method_names_from_class(cls)` as a container: membership is one attribute lookup."""
+
+    __slots__ = ("cls",)
+
+    def __init__(self, cls: Any):
+        self.cls = cls
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and inspect.isfunction(getattr(self.cls, name, None))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name, _ in inspect.getmembers(self.cls, predicate=inspect.isfunction)])
+
+
+def method_names_from_class(cls: Any) -> _MethodNames:
+    return _MethodNames(cls)
+
+
+def _install_routing() -> None:
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+
+    original = DomainDispatcherApplication.get_backend_for_host
+
+    def get_backend_for_host(self: Any, host: str | None) -> Any:
+        if host is None:
+            return None
+        known = self.__dict__.setdefault("plgov_backend_for_host", {})
+        backend = known.get(host)
+        if backend is None:
+            backend = original(self, host)
+            if backend:
+                known[host] = backend
+        return backend
+
+    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+
+def _install_dispatch() -> None:
+    from moto.core import responses
+
+    responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+
+
+def _install_backend_lookup() -> None:
+    from moto.core.base_backend import BackendDict
+
+    original = BackendDict._create_account_specific_backend
+
+    def create_account_specific_backend(self: Any, account_id: str) -> None:
+        if dict.__contains__(self, account_id):
+            return
+        original(self, account_id)
+
+    BackendDict._create_account_specific_backend = create_account_specific_backend  # type: ignore[method-assign]
+
+
+def _holds_key(account_id: str, access_key: str) -> bool:
+    """Whether the account's IAM backends (those that exist: none is created) hold the key."""
+    from moto.iam.models import iam_backends
+
+    per_account = dict.get(iam_backends, account_id)
+    if per_account is None:
+        return False
+    for backend in list(dict.values(per_account)):
+        if access_key in backend.access_keys:
+            return True
+    return False
+
+
+def _install_account_lookup() -> None:
+    from moto.iam import models as iam_models
+
+    original = iam_models.get_account_id_from
+    found: dict[str, str] = {}
+
+    def get_account_id_from(access_key: str) -> str:
+        account_id = found.get(access_key)
+        if account_id is not None and _holds_key(account_id, access_key):
+            return account_id
+        account_id = original(access_key)
+        if _holds_key(account_id, access_key):
+            with _lock:
+                found[access_key] = account_id
+        return account_id
+
+    iam_models.get_account_id_from = get_account_id_from  # type: ignore[assignment]
+
+
+def _install_request_ids() -> None:
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse._enrich_response
+
+    def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        if isinstance(body, str) and "<RequestId>" not in body:
+            # moto's regex can match nothing: the rest of moto's method, without the regex.
+            if "status" in headers:
+                headers["status"] = str(headers["status"])
+            from moto.utilities.aws_headers import gen_amzn_requestid_long
+
+            gen_amzn_requestid_long(headers)
+            return headers, body
+        return original(headers, body)
+
+    BaseResponse._enrich_response = staticmethod(enrich_response)  # type: ignore[method-assign]
+
+
+PARSED_EXPRESSIONS = 4096
+
+
+def _install_condition_parses() -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser.parse
+
+    @functools.lru_cache(maxsize=PARSED_EXPRESSIONS)
+    def parsed(expression: str | None, names: str, values: str) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
+        parser = ConditionExpressionParser(expression, json.loads(names), json.loads(values))
+        tree = original(parser)
+        return tree, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found)
+
+    def parse(self: Any) -> Any:
+        try:
+            key = (self.condition_expression, json.dumps(self.expression_attribute_names, sort_keys=True),
+                   json.dumps(self.expression_attribute_values, sort_keys=True))
+        except (TypeError, ValueError):  # not JSON (not from a request): parse as moto does
+            return original(self)
+        tree, names_found, values_found = parsed(*key)
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return tree
+
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
+
+
+def table_order(table: Any) -> list[Any] | None:
+    """The items of a DynamoDB table in moto's `Table.all_items` order, or None when its key
+    values are not all of one type (then moto's own sort must run)."""
+    items: list[Any] = []
+    for hash_set in table.items.values():
+        if table.range_key_attr:
+            items.extend(hash_set.values())
+        else:
+            items.append(hash_set)
+    if len({item.hash_key.type for item in items}) > 1 or \
+            len({item.range_key.type for item in items if item.range_key}) > 1:
+        return None
+    return sorted(items, key=lambda x: (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key
+                  else x.hash_key.cast_value)
+
+
+def _install_table_order() -> None:
+    from moto.dynamodb.models.table import Table
+
+    original = Table.all_items
+
+    def all_items(self: Any) -> list[Any]:
+        items = table_order(self)
+        return original(self) if items is None else items
+
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def install() -> None:
+    """Patch moto's server in this process (any time before it serves)."""
+    _install_routing()
+    _install_dispatch()
+    _install_backend_lookup()
+    _install_account_lookup()
+    _install_request_ids()
+    _install_condition_parses()
+    _install_table_order()
