@@ -151,7 +151,7 @@ def test_the_readme_dev_invoke_example_works_as_written_in_a_fresh_shell(emulato
     """The README's commands, run literally in a shell that has nothing exported but PATH and HOME."""
     readme = (ROOT / "README.md").read_text()
     blocks = readme.split("```sh\n")[1:]
-    [block] = [b.split("```")[0] for b in blocks if "dev/invoke connection-approver" in b]
+    [block] = [c for c in (b.split("```")[0] for b in blocks) if "dev/invoke connection-approver" in c]
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
     if "CARGO_TARGET_DIR" in os.environ:  # where this machine keeps its build, not a setting of the example
         env["CARGO_TARGET_DIR"] = os.environ["CARGO_TARGET_DIR"]
