@@ -8,34 +8,8 @@ use std::path::PathBuf;
 
 use plgov_integration_tests::*;
 use serde_json::{Value, json};
-use tokio::task::JoinSet;
 
 use crate::runner::{calls_of, delta, ms, run_function};
-
-/// Setup calls in flight against the emulator: one at a time, since moto's network ACL code
-/// races when subnets of one account are created side by side.
-const SETUP_IN_FLIGHT: usize = 1;
-
-async fn in_parallel<F, T>(jobs: Vec<F>) -> Vec<T>
-where
-    F: Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    let mut out = Vec::new();
-    let mut set = JoinSet::new();
-    for job in jobs {
-        if set.len() >= SETUP_IN_FLIGHT
-            && let Some(done) = set.join_next().await
-        {
-            out.push(done.expect("setup task"));
-        }
-        set.spawn(job);
-    }
-    while let Some(done) = set.join_next().await {
-        out.push(done.expect("setup task"));
-    }
-    out
-}
 
 fn sweep(
     approver: &PathBuf,
@@ -78,15 +52,12 @@ pub async fn scenario(approver: &PathBuf) -> Value {
         eprintln!("[bench] sweep scale: {services} endpoint services");
         let provider = Provider::new().await;
         let account = provider.account.clone();
-        let ids: Vec<String> = in_parallel(
-            (0..services)
-                .map(|_| {
-                    let account = account.clone();
-                    async move { create_service(&account, true).await }
-                })
-                .collect(),
-        )
-        .await;
+        // One at a time: moto's network ACL code races when subnets of one account are created
+        // side by side.
+        let mut ids = Vec::new();
+        for _ in 0..services {
+            ids.push(create_service(&account, true).await);
+        }
         let (allowed, other) = (random_account(), random_account());
         provider.put_rule("*", &allowed, "allow").await;
         let mut env = credentials_env(&account).await;
@@ -108,15 +79,11 @@ pub async fn scenario(approver: &PathBuf) -> Value {
             continue;
         }
         eprintln!("[bench] sweep scale: 10 pending connections on each of {services} services");
-        in_parallel(
-            ids.iter()
-                .flat_map(|s| [(allowed.clone(), s.clone()), (other.clone(), s.clone())])
-                .map(|(consumer, service)| async move {
-                    create_endpoints(&consumer, &service, 5).await
-                })
-                .collect(),
-        )
-        .await;
+        for service in &ids {
+            for consumer in [&allowed, &other] {
+                create_endpoints(consumer, service, 5).await;
+            }
+        }
         figures.push(sweep(
             approver,
             &env,

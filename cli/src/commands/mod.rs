@@ -102,20 +102,21 @@ pub fn service_id(value: &str) -> Result<ServiceId, CliError> {
 
 /// Refuses a service that is not an endpoint service of the account and region, listing those
 /// that are (a typo must not write a rule nobody reads), unless `not_yet_created` says so.
-pub async fn existing_service(
+pub async fn existing_services(
     ctx: &Context,
-    service: &ServiceId,
+    named: &[&ServiceId],
     not_yet_created: bool,
 ) -> Result<(), CliError> {
-    if not_yet_created {
+    if not_yet_created || named.is_empty() {
         return Ok(());
     }
+    // One listing of the account's services, whatever the number named.
     let services = Ec2Connections::new(aws_sdk_ec2::Client::new(&ctx.sdk))
         .list_services()
         .await?;
-    if services.contains(service) {
+    let Some(service) = named.iter().find(|s| !services.contains(s)) else {
         return Ok(());
-    }
+    };
     let region = ctx
         .sdk
         .region()

@@ -21,7 +21,7 @@ pub async fn set(
     not_yet_created: bool,
 ) -> Result<(), CliError> {
     let service = service_id(service)?;
-    super::existing_service(ctx, &service, not_yet_created).await?;
+    super::existing_services(ctx, &[&service], not_yet_created).await?;
     if unmatched.is_none() && revoke.is_none() && dry_run.is_none() {
         return Err(CliError::invalid(
             "nothing to set: give --unmatched, --revoke and/or --dry-run",

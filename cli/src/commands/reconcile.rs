@@ -17,9 +17,7 @@ pub async fn run(ctx: &Context, services: &[String], dry_run: bool) -> Result<()
         .iter()
         .map(|s| service_id(s))
         .collect::<Result<BTreeSet<_>, _>>()?;
-    for service in &named {
-        super::existing_service(ctx, service, false).await?;
-    }
+    super::existing_services(ctx, &named.iter().collect::<Vec<_>>(), false).await?;
     let deployment = ctx.target.deployment()?;
     let namespace = ctx.target.namespace.as_deref().ok_or_else(|| {
         CliError::invalid("no metrics namespace: give --stack NAME or --namespace")

@@ -51,7 +51,7 @@ pub async fn add(ctx: &Context, effect: Effect, args: &RuleArgs) -> Result<(), C
     };
     // The input first, then whether the service exists (a call to EC2).
     if let Scope::One(id) = &service {
-        super::existing_service(ctx, id, args.not_yet_created).await?;
+        super::existing_services(ctx, &[id], args.not_yet_created).await?;
     }
     let table = ctx.allowlist()?;
     let created_by = ctx.caller().await?;

@@ -197,11 +197,15 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
             Governed::All => true,
             Governed::These(ids) => ids.contains(s),
         };
-        let revokes = |s: &ServiceId| {
-            allowlist
-                .for_service(s)
-                .effective_policy(defaults)
-                .is_some_and(|p| p.revoke)
+        // Whether a service revokes, worked out once a service (not once a connection).
+        let mut revoking: BTreeMap<ServiceId, bool> = BTreeMap::new();
+        let mut revokes = |s: &ServiceId| {
+            *revoking.entry(s.clone()).or_insert_with(|| {
+                allowlist
+                    .for_service(s)
+                    .effective_policy(defaults)
+                    .is_some_and(|p| p.revoke)
+            })
         };
         let mut states = vec![ConnectionState::PendingAcceptance];
         if defaults.revoke || allowlist.policies.values().any(|p| p.revoke == Some(true)) {
