@@ -13,9 +13,13 @@ use plgov_shared::domain::EndpointId;
 use plgov_shared::domain::cost::CostTotals;
 use plgov_shared::domain::hour::Hour;
 use plgov_shared::domain::publishing::{HourRecord, Ledger};
+use plgov_shared::events::FindingsRequest;
 use plgov_shared::ports::CostLedger;
 use plgov_shared::tables::CostTable;
 use serde_json::json;
+
+/// A findings run invoked directly, without the schedule's time.
+const UNDATED: FindingsRequest = FindingsRequest { fired_at: None };
 
 /// An hour well inside what the functions accept, whatever the day the tests run.
 fn now() -> i64 {
@@ -78,7 +82,7 @@ async fn a_services_situations_are_found_in_security_hub_and_archived_once_fixed
         .await
         .unwrap();
     let approver = provider.approver(&[]);
-    let s = approver.findings(now()).await.unwrap();
+    let s = approver.findings(UNDATED, now()).await.unwrap();
     let generator = "privatelink-governor/endpoint-services";
     let expected: BTreeMap<(String, String), bool> = [
         "AcceptanceNotRequired",
@@ -99,7 +103,7 @@ async fn a_services_situations_are_found_in_security_hub_and_archived_once_fixed
         "DescribeVpcEndpointConnectionNotifications",
     ];
     let before = ops.map(|op| approver.calls().count(op));
-    let again = approver.findings(now() + 3_600).await.unwrap();
+    let again = approver.findings(UNDATED, now() + 3_600).await.unwrap();
     assert_eq!(again.findings.security_hub, "unchanged");
     let delta = ops
         .map(|op| approver.calls().count(op))
@@ -139,7 +143,7 @@ async fn a_services_situations_are_found_in_security_hub_and_archived_once_fixed
         .send()
         .await
         .unwrap();
-    let fixed = approver.findings(now() + 7_200).await.unwrap();
+    let fixed = approver.findings(UNDATED, now() + 7_200).await.unwrap();
     assert!(
         fixed.findings.findings.is_empty(),
         "{:?}",
@@ -180,7 +184,7 @@ async fn allowed_principals_follow_the_allowlist_a_deny_only_removes() {
         ("SYNC_ALLOWED_PRINCIPALS", "true"),
         ("FINDINGS_TO_SECURITY_HUB", "off"),
     ]);
-    let s = approver.findings(now()).await.unwrap();
+    let s = approver.findings(UNDATED, now()).await.unwrap();
     let mut want = vec![
         format!("arn:aws:iam::{a}:root"),
         format!("arn:aws:iam::{b}:root"),
@@ -196,13 +200,13 @@ async fn allowed_principals_follow_the_allowlist_a_deny_only_removes() {
     );
     // A deny for b (the allow stays): b is removed, nothing added.
     provider.put_rule("*", &b, "deny").await;
-    approver.findings(now() + 3_600).await.unwrap();
+    approver.findings(UNDATED, now() + 3_600).await.unwrap();
     assert_eq!(principals().await, [format!("arn:aws:iam::{a}:root")]);
     // Removing a's rule removes it; in sync afterwards, no call.
     provider.delete_item(&service, &a).await;
-    approver.findings(now() + 7_200).await.unwrap();
+    approver.findings(UNDATED, now() + 7_200).await.unwrap();
     assert!(principals().await.is_empty());
-    approver.findings(now() + 10_800).await.unwrap();
+    approver.findings(UNDATED, now() + 10_800).await.unwrap();
     assert_eq!(
         approver
             .calls()

@@ -95,10 +95,11 @@ def test_stack_deploys_every_resource_and_wires_both_functions(emulator_url):
     rules = events.list_rules()["Rules"]
     assert len(rules) == 5, [r["Name"] for r in rules]
     assert all(events.list_targets_by_rule(Rule=r["Name"])["Targets"] for r in rules)
-    # The hourly findings run: its own rule, with the event that asks for it.
+    # The hourly findings run: its own rule, whose target passes the time the schedule fired.
     [findings] = [r for r in rules if "Findings" in r["Name"]]
     [target] = events.list_targets_by_rule(Rule=findings["Name"])["Targets"]
-    assert json.loads(target["Input"]) == {"action": "findings"}
+    transformer = target["InputTransformer"]
+    assert transformer["InputPathsMap"] == {"time": "$.time"}
     assert findings["ScheduleExpression"] == "rate(1 hour)"
 
     # Governance, through the stack's own tables: allow one account, deny one, leave one unmatched.
@@ -123,6 +124,14 @@ def test_stack_deploys_every_resource_and_wires_both_functions(emulator_url):
     namespace = outputs["MetricsNamespace"]
     assert metric_sum(cw, namespace, "ConnectionsAccepted", [{"Name": "ServiceId", "Value": service}], now) == 1.0
     assert metric_sum(cw, namespace, "ConnectionsRejected", [], now) == 2.0
+
+    # The findings rule's event as EventBridge fills it in for the day's first run (delivered
+    # late): that run publishes the daily count per type; the service has no notification.
+    fired = time.strftime("%Y-%m-%dT00:00:04Z", time.gmtime(now))
+    found = json.loads(run(["dev/invoke", "connection-approver", "-", "--stack", stack], env,
+                           stdin=transformer["InputTemplate"].replace("<time>", fired)))
+    assert "NoConnectionNotification" in [f["type"] for f in found["findings"]], found
+    assert metric_sum(cw, namespace, "Findings", [{"Name": "Type", "Value": "NoConnectionNotification"}], now) == 1.0
 
     # Cost, through the stack's cost table: the provider's own 2-AZ endpoint moved 10 GiB this hour.
     own_service = create_service(provider, acceptance_required=False)

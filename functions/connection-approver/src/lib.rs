@@ -8,7 +8,7 @@ use plgov_shared::adapters::{
     SecurityHubFindings, dynamodb_for, securityhub_client,
 };
 use plgov_shared::config::ApproverConfig;
-use plgov_shared::events::{EventError, is_findings_request, parse_trigger};
+use plgov_shared::events::{EventError, FindingsRequest, parse_findings_request, parse_trigger};
 use plgov_shared::tables::audit::Provider;
 use plgov_shared::tables::{AllowlistTable, AuditTable};
 use plgov_shared::usecases::findings::FindingsError;
@@ -141,7 +141,11 @@ impl Approver {
     }
 
     /// The hourly findings run (`{"action": "findings"}`) at epoch second `now`.
-    pub async fn findings(&self, now: i64) -> Result<ServiceFindingsSummary, ApproverError> {
+    pub async fn findings(
+        &self,
+        request: FindingsRequest,
+        now: i64,
+    ) -> Result<ServiceFindingsSummary, ApproverError> {
         let run = ServiceFindings {
             connections: &self.connections,
             allowlist: &self.allowlist,
@@ -151,7 +155,7 @@ impl Approver {
             settings: &self.config.findings,
         };
         let summary = run
-            .run(now)
+            .run(now, request.fired_at.unwrap_or(now))
             .await
             .inspect_err(|err| tracing::error!(error = %err, "findings not reported"))?;
         tracing::info!(services = summary.services, findings = summary.findings.findings.len(),
@@ -163,12 +167,11 @@ impl Approver {
 
     /// Any event: the findings run for `{"action": "findings"}`, a reconcile otherwise.
     pub async fn respond(&self, event: &Value, now: i64) -> Result<Value, ApproverError> {
-        let findings = is_findings_request(event)
+        let findings = parse_findings_request(event, now)
             .inspect_err(|err| tracing::error!(error = %err, "event rejected"))?;
-        let result = if findings {
-            serde_json::to_value(self.findings(now).await?)
-        } else {
-            serde_json::to_value(self.handle(event, now).await?)
+        let result = match findings {
+            Some(request) => serde_json::to_value(self.findings(request, now).await?),
+            None => serde_json::to_value(self.handle(event, now).await?),
         };
         Ok(result.expect("summaries serialize"))
     }

@@ -9,7 +9,8 @@
 //! | SNS connection notification (`Records[].Sns.Message`) | ids found in the messages, or all |
 //! | direct invoke `{"action": "reconcile", "serviceIds": [..], "dryRun": bool}` | those |
 //!
-//! `{"action": "findings"}` (the hourly findings rule) is not a reconcile: `is_findings_request`.
+//! `{"action": "findings", "time"?: "<when the schedule fired>"}` (the hourly findings rule) is
+//! not a reconcile: `parse_findings_request`.
 
 use std::collections::BTreeSet;
 
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{EventError, err, kind_of, read};
+use crate::domain::hour::{format_utc, parse_utc};
 use crate::domain::trigger::{ServiceSelection, Trigger, TriggerKind};
 use crate::domain::{EndpointId, ServiceId};
 
@@ -56,20 +58,52 @@ fn trigger(kind: TriggerKind, services: ServiceSelection) -> Trigger {
     }
 }
 
-/// The findings run's event: exactly `{"action": "findings"}`.
+/// The findings run's event: `{"action": "findings"}`, with the `time` the schedule fired when
+/// the findings rule sends it (its input transformer copies the scheduled event's `time`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FindingsInvoke {
     #[allow(dead_code)]
     action: String,
+    time: Option<String>,
 }
 
-/// Whether `event` asks for the findings run (`{"action": "findings"}`, nothing else in it).
-pub fn is_findings_request(event: &Value) -> Result<bool, EventError> {
+/// A findings run's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FindingsRequest {
+    /// Epoch second the schedule fired, if the event says so. It, not the hour the event is
+    /// delivered or retried in, decides whether this is the day's first run.
+    pub fired_at: Option<i64>,
+}
+
+/// How far ahead of the clock a findings `time` may be (EventBridge's and Lambda's clocks).
+const FINDINGS_CLOCK_SKEW_SECS: i64 = 300;
+
+/// The findings request in `event` received at epoch second `now`, or `None` when `event` is not
+/// one (`action` other than `findings`). A findings event with anything else in it, or a `time`
+/// that is not a UTC time or lies ahead of the clock, is an error.
+pub fn parse_findings_request(
+    event: &Value,
+    now: i64,
+) -> Result<Option<FindingsRequest>, EventError> {
     if event.get("action") != Some(&Value::String("findings".into())) {
-        return Ok(false);
+        return Ok(None);
     }
-    read::<FindingsInvoke>(event, "findings invoke").map(|_| true)
+    let invoke: FindingsInvoke = read(event, "findings invoke")?;
+    let fired_at = match invoke.time {
+        None => None,
+        Some(time) => {
+            let at = parse_utc(&time).map_err(|e| EventError::new(format!("`time`: {e}")))?;
+            if at > now + FINDINGS_CLOCK_SKEW_SECS {
+                return err(format!(
+                    "`time` {time} is ahead of the clock ({}): a findings run cannot be dated ahead",
+                    format_utc(now)
+                ));
+            }
+            Some(at)
+        }
+    };
+    Ok(Some(FindingsRequest { fired_at }))
 }
 
 /// Parses any trigger of the approver.
@@ -509,14 +543,47 @@ mod findings_request_tests {
     use super::*;
 
     #[test]
-    fn only_exactly_the_findings_action_is_a_findings_request() {
-        assert!(is_findings_request(&json!({"action": "findings"})).unwrap());
-        assert!(
-            !is_findings_request(&json!({"action": "reconcile", "serviceIds": ["vpce-svc-0a"]}))
-                .unwrap()
+    fn only_the_findings_action_is_a_findings_request() {
+        let now = 1_795_046_400 + 7_200; // 2026-11-19T02:00:00Z
+        assert_eq!(
+            parse_findings_request(&json!({"action": "findings"}), now).unwrap(),
+            Some(FindingsRequest { fired_at: None })
         );
-        assert!(!is_findings_request(&json!({"detail-type": "Scheduled Event"})).unwrap());
-        let err = is_findings_request(&json!({"action": "findings", "dryRun": true})).unwrap_err();
+        assert_eq!(
+            parse_findings_request(
+                &json!({"action": "reconcile", "serviceIds": ["vpce-svc-0a"]}),
+                now
+            )
+            .unwrap(),
+            None
+        );
+        assert_eq!(
+            parse_findings_request(&json!({"detail-type": "Scheduled Event"}), now).unwrap(),
+            None
+        );
+        let err = parse_findings_request(&json!({"action": "findings", "dryRun": true}), now)
+            .unwrap_err();
         assert!(err.to_string().contains("unknown field `dryRun`"), "{err}");
+    }
+
+    #[test]
+    fn the_findings_time_is_when_the_schedule_fired_never_ahead_of_the_clock() {
+        let now = 1_795_046_400 + 7_200; // 2026-11-19T02:00:00Z
+        let fired =
+            |time: &str| parse_findings_request(&json!({"action": "findings", "time": time}), now);
+        assert_eq!(
+            fired("2026-11-19T00:00:03Z").unwrap(),
+            Some(FindingsRequest {
+                fired_at: Some(1_795_046_403)
+            })
+        );
+        assert!(
+            fired("2026-11-19T02:04:00Z").unwrap().is_some(),
+            "within the clocks' skew"
+        );
+        let ahead = fired("2026-11-19T03:00:00Z").unwrap_err().to_string();
+        assert!(ahead.contains("ahead of the clock"), "{ahead}");
+        let bad = fired("yesterday").unwrap_err().to_string();
+        assert!(bad.contains("`time`") && bad.contains("yesterday"), "{bad}");
     }
 }

@@ -9,7 +9,7 @@
 mod approver;
 mod cost;
 
-pub use approver::{is_findings_request, parse_trigger};
+pub use approver::{FindingsRequest, parse_findings_request, parse_trigger};
 pub use cost::{CostRequest, parse_cost_event};
 
 use serde::de::DeserializeOwned;

@@ -187,6 +187,12 @@ impl<
             CostRequest::Scheduled { at } => now.max(at),
             CostRequest::Hour(_) => now,
         };
+        // When the schedule fired decides whether this is the day's first run, also for a run
+        // delivered or retried later; a backfill goes by the clock.
+        let fired_at = match request {
+            CostRequest::Scheduled { at } => at,
+            CostRequest::Hour(_) => now,
+        };
         let backfill = match request {
             CostRequest::Hour(hour) => {
                 check_priceable(hour, now).map_err(CostError::NotPriceable)?;
@@ -386,7 +392,9 @@ impl<
             .write_inventory(region, &record, endpoints_changed)
             .await?;
         let (summaries, published) = self.record_and_publish(&read, &priced, now, run).await?;
-        let findings = self.findings(&listed, rates, last, now, interval).await?;
+        let findings = self
+            .findings(&listed, rates, last, (now, fired_at), interval)
+            .await?;
         let newest = priced.last().expect("at least one hour");
         tracing::info!(region, hour = %newest.hour, hours = priced.len(), interval, queried = traffic.queried,
             recently_active = active.len(), metrics = published, cost = newest.costs.totals.cost, "hours priced");
@@ -528,7 +536,7 @@ impl<
         listed: &[EndpointRecord],
         rates: &RegionRates,
         last: Hour,
-        now: i64,
+        (now, fired_at): (i64, i64),
         interval: u32,
     ) -> Result<FindingsSummary, CostError> {
         let region = self.settings.region.as_str();
@@ -574,7 +582,7 @@ impl<
             CONSUMER_GENERATOR,
             found,
             now,
-            first_run_of_day(now, interval),
+            first_run_of_day(fired_at, interval),
         )
         .await?)
     }

@@ -672,6 +672,45 @@ async fn a_week_idle_endpoint_is_found_once_then_archived_when_it_moves_data() {
 }
 
 #[tokio::test]
+async fn the_daily_findings_count_goes_by_when_the_schedule_fired_not_when_it_was_delivered() {
+    let findings_published = |w: &World| {
+        w.metrics
+            .published
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .filter(|p| p.name == "Findings")
+            .map(|p| (p.dimensions[0].1.clone(), p.value))
+            .collect::<Vec<_>>()
+    };
+    let midnight = hour("2026-11-16T00:00:00Z");
+    let w = World::default();
+    w.endpoint(
+        "vpce-0c",
+        EndpointKind::Interface,
+        1,
+        midnight.start() - 30 * 86_400,
+        "available",
+    );
+    // The 01:00 run delivered at 02:30: not the day's first, no count.
+    let at = midnight.plus(1).start() + 30;
+    w.run(CostRequest::Scheduled { at }, at + 5_400, "run-1")
+        .await
+        .unwrap();
+    assert_eq!(findings_published(&w), []);
+    // The 00:00 run retried at 02:30: the day's first, counted.
+    let at = midnight.start() + 30;
+    w.run(CostRequest::Scheduled { at }, at + 9_000, "run-2")
+        .await
+        .unwrap();
+    assert_eq!(
+        findings_published(&w),
+        [("SingleAzEndpoint".to_owned(), 1.0)]
+    );
+}
+
+#[tokio::test]
 async fn findings_without_security_hub_are_in_the_result_and_on_fails() {
     let w = World::default();
     w.endpoint(

@@ -61,7 +61,13 @@ pub struct ServiceFindings<'a, C, A, H, M> {
 impl<C: Connections, A: AllowlistStore, H: FindingsHub, M: Metrics>
     ServiceFindings<'_, C, A, H, M>
 {
-    pub async fn run(&self, now: i64) -> Result<ServiceFindingsSummary, FindingsError> {
+    /// The findings at epoch second `now`, of the run the schedule fired at `fired_at` (the
+    /// day's first run publishes the daily count, even when delivered or retried later).
+    pub async fn run(
+        &self,
+        now: i64,
+        fired_at: i64,
+    ) -> Result<ServiceFindingsSummary, FindingsError> {
         let services = match &self.reconcile.governed {
             Governed::All => None,
             Governed::These(set) => Some(set.iter().cloned().collect::<Vec<_>>()),
@@ -111,7 +117,7 @@ impl<C: Connections, A: AllowlistStore, H: FindingsHub, M: Metrics>
             PROVIDER_GENERATOR,
             found,
             now,
-            first_run_of_day(now, 1),
+            first_run_of_day(fired_at, 1),
         )
         .await?;
         Ok(ServiceFindingsSummary {
@@ -161,6 +167,15 @@ mod tests {
         }
 
         async fn run(&self, sync: bool, now: i64) -> Result<ServiceFindingsSummary, FindingsError> {
+            self.run_fired(sync, now, now).await
+        }
+
+        async fn run_fired(
+            &self,
+            sync: bool,
+            now: i64,
+            fired_at: i64,
+        ) -> Result<ServiceFindingsSummary, FindingsError> {
             ServiceFindings {
                 connections: &self.connections,
                 allowlist: &self.allowlist,
@@ -177,7 +192,7 @@ mod tests {
                     sync_principals: sync,
                 },
             }
-            .run(now)
+            .run(now, fired_at)
             .await
         }
 
@@ -231,6 +246,31 @@ mod tests {
         assert!(fixed.findings.findings.is_empty());
         assert_eq!((fixed.findings.imported, fixed.findings.archived), (0, 3));
         assert!(w.hub.held.lock().unwrap().values().all(|f| !f.active));
+    }
+
+    #[tokio::test]
+    async fn the_days_first_scheduled_run_publishes_the_count_even_when_delivered_late() {
+        let midnight = NOW - 3_600;
+        let w = World::with_service(false, &["*"], &[]);
+        // The 01:00 run, delivered at 02:00: not the day's first.
+        w.run_fired(false, NOW + 3_600, NOW).await.unwrap();
+        assert!(w.metrics.published.lock().unwrap().is_empty());
+        // The 00:00 run, delivered (or retried) at 02:00: the day's first.
+        w.run_fired(false, NOW + 3_600, midnight + 5).await.unwrap();
+        let published = w.metrics.published.lock().unwrap().clone();
+        assert_eq!(published.len(), 1, "{published:?}");
+        let counts: Vec<(&str, String, f64)> = published[0]
+            .iter()
+            .map(|p| (p.name, p.dimensions[0].1.clone(), p.value))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("Findings", "AcceptanceNotRequired".to_owned(), 1.0),
+                ("Findings", "NoConnectionNotification".to_owned(), 1.0),
+                ("Findings", "PrincipalsWiderThanAllowlist".to_owned(), 1.0),
+            ]
+        );
     }
 
     #[tokio::test]
