@@ -145,6 +145,10 @@ pub trait AllowlistStore: Sync {
     fn load(&self) -> impl Future<Output = Result<Allowlist, PortError>> + Send;
 }
 
+/// Audit records one append writes in one call, all or nothing (DynamoDB's TransactWriteItems
+/// takes 100 actions); a longer append takes several calls.
+pub const AUDIT_RECORDS_PER_CALL: usize = 100;
+
 pub trait AuditLog: Sync {
     /// Appends the records in as few calls as the store allows. A record whose key is there
     /// already is left as it is: the first record wins, none is ever overwritten.

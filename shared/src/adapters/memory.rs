@@ -287,6 +287,8 @@ pub struct MemoryAudit {
     pub records: Mutex<BTreeMap<(String, String), AuditRecord>>,
     pub appends: Mutex<usize>,
     pub failing: Mutex<bool>,
+    /// Every append holding a record of this service fails (a hot partition, say).
+    pub failing_for: Mutex<Option<ServiceId>>,
 }
 
 impl MemoryAudit {
@@ -318,7 +320,12 @@ impl MemoryAudit {
 impl AuditLog for MemoryAudit {
     async fn append(&self, records: &[AuditRecord]) -> Result<(), PortError> {
         *self.appends.lock().unwrap() += 1;
-        if *self.failing.lock().unwrap() {
+        let failing_for = self.failing_for.lock().unwrap().clone();
+        if *self.failing.lock().unwrap()
+            || records
+                .iter()
+                .any(|r| Some(r.service_id()) == failing_for.as_ref())
+        {
             return Err(injected("TransactWriteItems"));
         }
         let mut stored = self.records.lock().unwrap();

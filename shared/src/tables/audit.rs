@@ -30,10 +30,10 @@ use crate::domain::audit::{AuditRecord, DecisionRecord, Outcome, OutcomeRecord};
 use crate::domain::decision::Action;
 use crate::domain::trigger::TriggerKind;
 use crate::domain::{AccountId, EndpointId, ServiceId};
-use crate::ports::{AuditLog, PortError};
+use crate::ports::{AUDIT_RECORDS_PER_CALL, AuditLog, PortError};
 
 /// TransactWriteItems takes at most 100 actions.
-const TRANSACTION_MAX: usize = 100;
+const TRANSACTION_MAX: usize = AUDIT_RECORDS_PER_CALL;
 /// Rounds of re-sending a cancelled transaction (conflicts, throttling) before giving up.
 const TRANSACTION_ROUNDS: u32 = 5;
 

@@ -21,7 +21,10 @@
 //!
 //! Scale: a sweep costs the allowlist's Scan and one DescribeVpcEndpointConnections per 1,000
 //! connections listed, whatever the number of services; only services with something listed
-//! go on to audit writes and Accept/Reject calls, a few services at a time.
+//! go on. Their decision records are written several services an append (up to 100 records,
+//! all or nothing), then each service's Accept/Reject calls run, a few services at a time, then
+//! the outcome records, again several services an append. An append that fails is tried again
+//! service by service, so a service whose records cannot be written holds only itself.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -38,7 +41,8 @@ use crate::domain::{AccountId, ConnectionState, EndpointId, ServiceId};
 use futures_util::StreamExt;
 
 use crate::ports::{
-    AllowlistStore, AuditLog, Connections, Metrics, Organization, PortError, Unsuccessful,
+    AUDIT_RECORDS_PER_CALL, AllowlistStore, AuditLog, Connections, Metrics, Organization,
+    PortError, Unsuccessful,
 };
 
 /// Endpoint ids per Accept or Reject call. AWS documents no maximum; this stays well
@@ -147,6 +151,48 @@ struct Counts {
     dry_run: bool,
 }
 
+/// One service's part of a reconcile: decided, then (records written) carried out.
+struct ServiceRun {
+    service: ServiceId,
+    dry_run: bool,
+    counts: Counts,
+    part: ReconcileSummary,
+    /// The connections to change, and the records written before any is changed.
+    decided: Vec<(Connection, Decision)>,
+    records: Vec<DecisionRecord>,
+    /// AWS's answers to record.
+    outcomes: Vec<AuditRecord>,
+    /// Why nothing was carried out, if so.
+    failed: Option<String>,
+}
+
+impl ServiceRun {
+    fn new(service: ServiceId, dry_run: bool) -> Self {
+        Self {
+            service,
+            dry_run,
+            counts: Counts {
+                dry_run,
+                ..Default::default()
+            },
+            part: ReconcileSummary::default(),
+            decided: Vec::new(),
+            records: Vec::new(),
+            outcomes: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// Nothing of this service is carried out: reported as one error.
+    fn fail(&mut self, error: String) {
+        self.counts.errors += 1;
+        self.part
+            .errors
+            .push(error_entry(Some(&self.service), None, error.clone()));
+        self.failed = Some(error);
+    }
+}
+
 pub struct Reconciler<'a, C, A, L, M, O> {
     pub connections: &'a C,
     /// Where consumer accounts sit in AWS Organizations (read only for organization/OU rules).
@@ -251,40 +297,62 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
                 .push(error_entry(None, None, malformed.clone()));
         }
         let places = Places::default();
+        // Each service decided on its own (a few at a time: an organization or OU rule may read
+        // places), then the decision records of all of them written together, several services
+        // a transaction; only a service whose records were written carries anything out.
+        let mut runs: Vec<ServiceRun> = futures_util::stream::iter(per_service)
+            .map(|(service, conns)| {
+                let (allowlist, places) = (&allowlist, &places);
+                async move {
+                    self.decide_service(service, conns, allowlist, places, trigger, now)
+                        .await
+                }
+            })
+            .buffered(SERVICES_IN_FLIGHT)
+            .collect()
+            .await;
+        let decisions: Vec<(ServiceId, Vec<AuditRecord>)> = runs
+            .iter()
+            .map(|r| {
+                let records = r.records.iter().cloned().map(AuditRecord::Decision);
+                (r.service.clone(), records.collect())
+            })
+            .collect();
+        for (run, written) in runs.iter_mut().zip(self.append_grouped(decisions).await) {
+            if let Err(err) = written {
+                tracing::error!(service = %run.service, error = %err, decisions = run.records.len(),
+                    "audit records not written; nothing carried out");
+                run.fail(err.to_string());
+            }
+        }
         // Services side by side, a few at a time: their Accept/Reject calls share EC2's
         // per-account token buckets, so more in flight would only be throttled.
-        let results: Vec<(ServiceId, Counts, ReconcileSummary)> =
-            futures_util::stream::iter(per_service)
-                .map(|(service, conns)| {
-                    let (allowlist, places) = (&allowlist, &places);
-                    async move {
-                        let mut counts = Counts::default();
-                        let mut part = ReconcileSummary::default();
-                        match self
-                            .reconcile_service(
-                                &service, conns, allowlist, places, trigger, now, &mut counts,
-                                &mut part,
-                            )
-                            .await
-                        {
-                            Ok(()) => part.services_reconciled = 1,
-                            Err(err) => {
-                                tracing::error!(service = %service, error = %err, "service not reconciled; nothing more decided for it");
-                                counts.errors += 1;
-                                part.errors
-                                    .push(error_entry(Some(&service), None, err.to_string()));
-                            }
-                        }
-                        (service, counts, part)
-                    }
-                })
-                .buffered(SERVICES_IN_FLIGHT)
-                .collect()
-                .await;
+        futures_util::stream::iter(runs.iter_mut().filter(|r| r.failed.is_none()))
+            .for_each_concurrent(SERVICES_IN_FLIGHT, |run| self.carry_out_service(run, now))
+            .await;
+        // The outcome records, again several services a transaction.
+        let outcomes: Vec<(ServiceId, Vec<AuditRecord>)> = runs
+            .iter_mut()
+            .map(|r| (r.service.clone(), std::mem::take(&mut r.outcomes)))
+            .collect();
+        for (run, written) in runs.iter_mut().zip(self.append_grouped(outcomes).await) {
+            if let Err(err) = written {
+                // The connections changed; only the record of AWS's answer is missing.
+                tracing::error!(service = %run.service, error = %err, "outcome records not written");
+                run.counts.errors += 1;
+                run.part.errors.push(error_entry(
+                    Some(&run.service),
+                    None,
+                    format!("outcome records not written (the calls were made): {err}"),
+                ));
+            }
+        }
         let mut per_service = Vec::new();
-        for (service, counts, part) in results {
+        for run in runs {
+            let mut part = run.part;
+            part.services_reconciled = usize::from(run.failed.is_none());
             summary.absorb(part);
-            per_service.push((service, counts));
+            per_service.push((run.service, run.counts));
         }
         let mut points: Vec<MetricPoint> = per_service
             .iter()
@@ -344,27 +412,26 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
         (!named.is_empty()).then_some(Some(named))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn reconcile_service(
+    /// Decides every listed connection of `service`; what is left pending or held is reported
+    /// here, what changes is in the returned run's `decided`, with its records.
+    async fn decide_service(
         &self,
-        service: &ServiceId,
+        service: ServiceId,
         conns: Vec<Connection>,
         allowlist: &Allowlist,
         places: &Places,
         trigger: &Trigger,
         now: i64,
-        counts: &mut Counts,
-        summary: &mut ReconcileSummary,
-    ) -> Result<(), PortError> {
-        let rules = allowlist.for_service(service);
+    ) -> ServiceRun {
+        let rules = allowlist.for_service(&service);
         let mut defaults = self.settings.defaults;
         defaults.dry_run |= trigger.dry_run;
         let policy = rules.effective_policy(defaults);
         // With the policy unknown, nothing in the service changes: its dry-run flag counts as on.
         let dry_run = policy.is_none_or(|p| p.dry_run);
-        counts.dry_run = dry_run;
+        let mut run = ServiceRun::new(service, dry_run);
         if let PolicyState::Malformed(item) = &rules.policy {
-            tracing::error!(service = %service, key = %item.key, problem = %item.problem,
+            tracing::error!(service = %run.service, key = %item.key, problem = %item.problem,
                 "malformed policy item: the whole service is held");
         }
         // Places are read only when a live rule of an organization or OU could decide.
@@ -372,112 +439,151 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
             .rules
             .iter()
             .any(|r| r.is_live(now) && r.account.needs_place());
-        let mut decided = Vec::new();
-        for conn in &conns {
+        for conn in conns {
             let place = if needs_place {
                 self.place_of(&conn.owner, places).await
             } else {
                 Place::not_looked_up()
             };
-            let decision = decide(conn, &rules, defaults, &place, now);
+            let decision = decide(&conn, &rules, defaults, &place, now);
             tracing::info!(
                 service = %conn.service, endpoint = %conn.endpoint, owner = %conn.owner, state = %conn.state,
                 decision = %decision.action, reason = %decision.reason, dry_run, trigger = %trigger.kind,
                 "decision"
             );
             match decision.action {
-                Action::Accept | Action::Reject | Action::Revoke => decided.push((conn, decision)),
+                Action::Accept | Action::Reject | Action::Revoke => {
+                    run.records.push(DecisionRecord::new(
+                        &conn,
+                        &decision,
+                        &trigger.kind,
+                        dry_run,
+                        now,
+                        self.settings.audit_retention_days,
+                    ));
+                    run.decided.push((conn, decision));
+                }
                 Action::Leave => {
-                    counts.left_pending += 1;
-                    summary.left_pending.push(conn.endpoint.clone());
-                    summary
+                    run.counts.left_pending += 1;
+                    run.part.left_pending.push(conn.endpoint.clone());
+                    run.part
                         .decisions
-                        .push(decision_entry(conn, &decision, dry_run, None));
+                        .push(decision_entry(&conn, &decision, dry_run, None));
                 }
                 Action::Hold => {
-                    counts.held += 1;
-                    summary.held.push(held_entry(conn, &decision));
-                    summary
+                    run.counts.held += 1;
+                    run.part.held.push(held_entry(&conn, &decision));
+                    run.part
                         .decisions
-                        .push(decision_entry(conn, &decision, dry_run, None));
+                        .push(decision_entry(&conn, &decision, dry_run, None));
                 }
                 Action::Keep => {}
             }
         }
-        if decided.is_empty() {
-            return Ok(());
-        }
-        // The records first: if they cannot be written, nothing is carried out.
-        let records: Vec<DecisionRecord> = decided
-            .iter()
-            .map(|(conn, decision)| {
-                DecisionRecord::new(
-                    conn,
-                    decision,
-                    &trigger.kind,
-                    dry_run,
-                    now,
-                    self.settings.audit_retention_days,
-                )
-            })
-            .collect();
-        let appended: Vec<AuditRecord> =
-            records.iter().cloned().map(AuditRecord::Decision).collect();
-        self.audit.append(&appended).await.inspect_err(|err| {
-            tracing::error!(service = %service, error = %err, decisions = records.len(), "audit records not written; nothing carried out");
-        })?;
+        run
+    }
 
-        let outcomes = if dry_run {
-            vec![None; decided.len()]
+    /// Carries out a service's decisions, their records written; notes AWS's answers and the
+    /// outcome records to write.
+    async fn carry_out_service(&self, run: &mut ServiceRun, now: i64) {
+        let outcomes = if run.dry_run {
+            vec![None; run.decided.len()]
         } else {
-            self.carry_out(service, &decided).await
+            self.carry_out(&run.service, &run.decided).await
         };
-        let mut outcome_records = Vec::new();
-        for (((conn, decision), record), outcome) in decided.iter().zip(&records).zip(outcomes) {
-            summary
+        let service = &run.service;
+        for (((conn, decision), record), outcome) in
+            run.decided.iter().zip(&run.records).zip(outcomes)
+        {
+            run.part
                 .decisions
-                .push(decision_entry(conn, decision, dry_run, outcome.clone()));
+                .push(decision_entry(conn, decision, run.dry_run, outcome.clone()));
             match outcome {
                 Some(Outcome::Failed { code, message }) => {
                     tracing::error!(service = %service, endpoint = %conn.endpoint, code = %code, message = %message, "not carried out");
-                    counts.errors += 1;
-                    summary.errors.push(error_entry(
+                    run.counts.errors += 1;
+                    run.part.errors.push(error_entry(
                         Some(service),
                         Some(&conn.endpoint),
                         format!("{code}: {message}"),
                     ));
-                    outcome_records.push(AuditRecord::Outcome(
+                    run.outcomes.push(AuditRecord::Outcome(
                         record.outcome(Outcome::Failed { code, message }, now),
                     ));
                     continue;
                 }
                 Some(Outcome::Changed) => {
-                    outcome_records
+                    run.outcomes
                         .push(AuditRecord::Outcome(record.outcome(Outcome::Changed, now)));
                 }
                 None => {} // dry run: nothing was called
             }
             let (count, list) = match decision.action {
-                Action::Accept => (&mut counts.accepted, &mut summary.accepted),
-                Action::Revoke => (&mut counts.revoked, &mut summary.revoked),
-                _ => (&mut counts.rejected, &mut summary.rejected),
+                Action::Accept => (&mut run.counts.accepted, &mut run.part.accepted),
+                Action::Revoke => (&mut run.counts.revoked, &mut run.part.revoked),
+                _ => (&mut run.counts.rejected, &mut run.part.rejected),
             };
             *count += 1;
             list.push(conn.endpoint.clone());
         }
-        if !outcome_records.is_empty()
-            && let Err(err) = self.audit.append(&outcome_records).await
-        {
-            // The connections changed; only the record of AWS's answer is missing.
-            tracing::error!(service = %service, error = %err, "outcome records not written");
-            counts.errors += 1;
-            summary.errors.push(error_entry(
-                Some(service),
-                None,
-                format!("outcome records not written (the calls were made): {err}"),
-            ));
+    }
+
+    /// Writes each service's records, several services in one append (up to
+    /// `AUDIT_RECORDS_PER_CALL` records, all or nothing), a few appends at a time; returns each
+    /// service's result, in order. An append that fails is tried again service by service, so
+    /// one service's records that cannot be written hold only that service: never more calls
+    /// than one append a service, plus one a group.
+    async fn append_grouped(
+        &self,
+        parts: Vec<(ServiceId, Vec<AuditRecord>)>,
+    ) -> Vec<Result<(), PortError>> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut filled = 0;
+        for (i, (_, records)) in parts.iter().enumerate() {
+            if records.is_empty() {
+                continue;
+            }
+            match groups.last_mut() {
+                Some(group) if filled + records.len() <= AUDIT_RECORDS_PER_CALL => {
+                    group.push(i);
+                    filled += records.len();
+                }
+                _ => {
+                    groups.push(vec![i]);
+                    filled = records.len();
+                }
+            }
         }
-        Ok(())
+        let parts = &parts;
+        let answers: Vec<Vec<(usize, Result<(), PortError>)>> =
+            futures_util::stream::iter(groups)
+                .map(|group| async move {
+                    let records: Vec<AuditRecord> = group
+                        .iter()
+                        .flat_map(|&i| parts[i].1.iter().cloned())
+                        .collect();
+                    match self.audit.append(&records).await {
+                        Ok(()) => group.into_iter().map(|i| (i, Ok(()))).collect(),
+                        Err(err) if group.len() == 1 => vec![(group[0], Err(err))],
+                        Err(err) => {
+                            tracing::warn!(error = %err, services = group.len(),
+                                "audit records of several services not written together; writing them service by service");
+                            let mut out = Vec::new();
+                            for i in group {
+                                out.push((i, self.audit.append(&parts[i].1).await));
+                            }
+                            out
+                        }
+                    }
+                })
+                .buffered(SERVICES_IN_FLIGHT)
+                .collect()
+                .await;
+        let mut results: Vec<Result<(), PortError>> = parts.iter().map(|_| Ok(())).collect();
+        for (i, answer) in answers.into_iter().flatten() {
+            results[i] = answer;
+        }
+        results
     }
 
     /// The owner's place, read once an invocation; a failure is kept as the reason it is unknown.
@@ -504,7 +610,7 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
     async fn carry_out(
         &self,
         service: &ServiceId,
-        decided: &[(&Connection, Decision)],
+        decided: &[(Connection, Decision)],
     ) -> Vec<Option<Outcome>> {
         let mut answers: BTreeMap<EndpointId, Outcome> = BTreeMap::new();
         for accept in [true, false] {

@@ -112,7 +112,7 @@ fn s(v: &str) -> RawValue {
     RawValue::S(v.to_owned())
 }
 
-use ConnectionState::{Available, PendingAcceptance};
+use ConnectionState::{Available, PendingAcceptance, Rejected};
 
 #[tokio::test]
 async fn the_issue_scenario_batches_one_accept_and_one_reject() {
@@ -371,6 +371,69 @@ async fn an_audit_failure_changes_nothing_for_that_service() {
     );
     assert_eq!(w.state(&a), PendingAcceptance);
     assert_eq!(w.state(&b), PendingAcceptance);
+}
+
+#[tokio::test]
+async fn the_records_of_many_services_go_in_few_appends_and_one_failing_service_holds_only_itself()
+{
+    let w = World::default();
+    w.rule("*", A[0], "allow");
+    // 30 services, 2 decisions each (one accept, one reject): 60 decision records and 60
+    // outcome records, one append each.
+    let services: Vec<ServiceId> = (100..130).map(svc).collect();
+    for (k, s) in services.iter().enumerate() {
+        let n = 2 * k as u32;
+        w.connect(s, A[0], 1000 + n, PendingAcceptance);
+        w.connect(s, A[1], 1001 + n, PendingAcceptance);
+    }
+    let governed: Vec<&ServiceId> = services.iter().collect();
+    let summary = w.sweep(&governed, false).await;
+    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
+    assert_eq!((summary.accepted.len(), summary.rejected.len()), (30, 30));
+    assert_eq!(
+        *w.audit.appends.lock().unwrap(),
+        2,
+        "decisions, then outcomes"
+    );
+    assert_eq!(w.audit.decisions().len(), 60);
+    assert_eq!(w.audit.outcomes().len(), 60);
+
+    // 60 services: 120 records, two groups each way. One service's records cannot be written:
+    // its group is tried service by service, and only that service is held.
+    let w = World::default();
+    w.rule("*", A[0], "allow");
+    let services: Vec<ServiceId> = (200..260).map(svc).collect();
+    for (k, s) in services.iter().enumerate() {
+        let n = 2 * k as u32;
+        w.connect(s, A[0], 3000 + n, PendingAcceptance);
+        w.connect(s, A[1], 3001 + n, PendingAcceptance);
+    }
+    let bad = services[7].clone();
+    *w.audit.failing_for.lock().unwrap() = Some(bad.clone());
+    let governed: Vec<&ServiceId> = services.iter().collect();
+    let summary = w.sweep(&governed, false).await;
+    assert_eq!(summary.errors.len(), 1, "{:?}", summary.errors);
+    assert_eq!(summary.errors[0].service_id.as_ref(), Some(&bad));
+    assert_eq!(summary.services_reconciled, 59);
+    assert_eq!((summary.accepted.len(), summary.rejected.len()), (59, 59));
+    for conn in w.connections.connections.lock().unwrap().iter() {
+        let expected = if conn.service == bad {
+            PendingAcceptance
+        } else if conn.owner.as_str() == A[0] {
+            Available
+        } else {
+            Rejected
+        };
+        assert_eq!(conn.state, expected, "{conn:?}");
+    }
+    assert!(w.audit.decisions().iter().all(|d| d.service_id != bad));
+    // Decisions: 2 groups, the first (50 services) again one by one; outcomes: 2 groups.
+    assert_eq!(*w.audit.appends.lock().unwrap(), 2 + 50 + 2);
+    assert_eq!(
+        w.connections.calls_of("AcceptVpcEndpointConnections"),
+        59,
+        "nothing carried out for the held service"
+    );
 }
 
 #[tokio::test]
