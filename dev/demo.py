@@ -4,10 +4,10 @@ Deploys the stack, publishes an endpoint service, lets three consumer accounts a
 writes allowlist rules, runs the connection approver (an SNS connection notification, then a
 sweep; a second service whose policy leaves what no rule matches pending and revokes, with one
 accept refused by EC2; an event it cannot read, which goes to the dead-letter queue) and the cost
-reporter for an hour of traffic, and prints what happened and why; then draws the stack's
-dashboard from that data as a local page. Each run works in a fresh provider account, so runs
-never see each other's resources. PLGOV_PREBUILT=DIR takes the functions and `plgov` prebuilt
-from DIR instead of building them with cargo.
+reporter for an hour of traffic (and a Resource endpoint it has no price for), and prints what
+happened and why; then draws the stack's dashboard from that data as a local page. Each run works
+in a fresh provider account, so runs never see each other's resources. PLGOV_PREBUILT=DIR takes
+the functions and `plgov` prebuilt from DIR instead of building them with cargo.
 
 `run_scenario()` is the whole scenario but the page: tests run it and check that every widget of
 the deployed dashboard shows its data (dev/emulator/tests/test_demo_dashboard.py).
@@ -123,6 +123,16 @@ def interface_endpoint(account: str, service_name: str, azs: int, kind: str = "I
     vpc, subnets = create_vpc_with_subnets(ec2, azs)
     return ec2.create_vpc_endpoint(VpcId=vpc, VpcEndpointType=kind, SubnetIds=subnets,
                                    ServiceName=service_name)["VpcEndpoint"]["VpcEndpointId"]
+
+
+def resource_endpoint(account: str, azs: int) -> str:
+    """A resource endpoint (VpcEndpointType Resource): it reaches a VPC Lattice resource configuration,
+    has no ServiceName, and no rate the cost reporter knows."""
+    ec2 = client("ec2", account)
+    vpc, subnets = create_vpc_with_subnets(ec2, azs)
+    config = f"arn:aws:vpc-lattice:{REGION}:{account}:resourceconfiguration/rcfg-{random.getrandbits(68):017x}"
+    return ec2.create_vpc_endpoint(VpcId=vpc, VpcEndpointType="Resource", SubnetIds=subnets,
+                                   ResourceConfigurationArn=config)["VpcEndpoint"]["VpcEndpointId"]
 
 
 def requests_post(url: str, body: dict) -> None:
@@ -330,7 +340,8 @@ def run_scenario(stack: str = STACK) -> Scenario:
     fleet = [("partner API, 2 AZs", interface_endpoint(provider, own_name, 2), 800.0),
              ("metrics sink, 3 AZs", interface_endpoint(provider, own_name, 3), 5.0),
              ("idle endpoint, 1 AZ", interface_endpoint(provider, own_name, 1), 0.0),
-             ("S3 gateway endpoint", interface_endpoint(provider, f"com.amazonaws.{REGION}.s3", 0, "Gateway"), 0.0)]
+             ("S3 gateway endpoint", interface_endpoint(provider, f"com.amazonaws.{REGION}.s3", 0, "Gateway"), 0.0),
+             ("database via Lattice", resource_endpoint(provider, 1), 0.0)]
     # The last full hour: the endpoints are made to exist since before it (the emulator can backdate).
     hour = int(time.time() // 3600 * 3600) - 3600
     requests_post(f"{URL}/_plgov/endpoint-times", {"account": provider, "region": REGION,
@@ -365,6 +376,8 @@ def run_scenario(stack: str = STACK) -> Scenario:
                  usd(t["cost"]), usd(t["natEquivalentCost"]), usd(t["natSavings"])])
     table(rows, ["endpoint", "what", "type", "AZs", "GB", "hourly", "data", "cost", "via NAT", "NAT savings"])
     say("    (a negative saving is an endpoint that costs more than the NAT traffic it replaces)")
+    for u in costs["unpriced"]:
+        say(f"    {u['id']}  {labels.get(u['id'], '')}: {u['reason']} (counted as UnpricedEndpoints)")
     again = json.loads(run(["dev/invoke", "cost-reporter", "-", "--stack", stack], env, stdin=json.dumps(schedule)))
     say(f"    the same schedule again (a retry): {again['metricsPublished']} data point(s) published, "
         "so the dashboard still shows the hour once")
@@ -373,8 +386,12 @@ def run_scenario(stack: str = STACK) -> Scenario:
     say(f"    rates from {rates['source']}" + (f" (read {rates['fetchedAt']})" if rates.get("fetchedAt") else ""))
 
     step("Findings: what the governor cannot govern, what is open too wide, what wastes money")
+    # The event the findings rule sends, for the day's first run (it fired at midnight UTC): that
+    # run also publishes the daily count per type, which the dashboard's findings widget shows.
+    fired = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT00:00:02Z")
     found = json.loads(run(["dev/invoke", "connection-approver", "-", "--stack", stack], env,
-                           stdin=json.dumps({"action": "findings"})))
+                           stdin=json.dumps({"action": "findings", "time": fired})))
+    say(f"    the day's first findings run (the schedule fired at {fired}) also counts them per type")
     for f in found["findings"] + costs["findings"]["findings"]:
         waste = f" (${f['monthlyWasteUsd']:.2f} a month)" if f.get("monthlyWasteUsd") else ""
         say(f"    {f['severity']:6} {f['type']:28} {f['title']}{waste}")

@@ -16,6 +16,7 @@ from . import cfn_lifecycle, cfn_resources, endpoint_services, notifications, se
 from . import cross_account, cross_account_sse, logs_insights, metric_math, organization, stacksets
 from . import cfn_rules, lambda_code, list_metrics, usage
 from . import dynamodb_json, endpoint_index, moto_speed
+from . import resource_endpoints
 from .control import Control, fail, identify
 
 
@@ -81,6 +82,7 @@ def main() -> None:
     cfn_lifecycle.install()
     notifications.install()  # after connections.install(): it wraps the endpoint lifecycle
     endpoint_services.install()
+    resource_endpoints.install()  # after connections, notifications, endpoint_services: creates through them
     securityhub.install()
     cross_account.install()  # after cfn_lifecycle.install(): it wraps the table update
     cross_account_sse.install()  # after cross_account.install(): it wraps its authorize()

@@ -10,7 +10,9 @@ endpoint) and each CreateVpcEndpoint, Accept or Reject scanned the whole fleet.
 Here each EC2 backend's `vpc_end_points` is an `EndpointTable`: still the dict moto reads and
 writes by endpoint id, that also keeps its endpoints grouped by `service_name`. moto only adds
 endpoints (DeleteVpcEndpoints marks them `deleted` and keeps them) and never changes an
-endpoint's service name; every mutating dict method keeps the groups in step all the same. A
+endpoint's service name; every mutating dict method keeps the groups in step all the same. An
+endpoint without a service name (VpcEndpointType Resource or ServiceNetwork, resource_endpoints.py)
+is in no group, and no service is found for it. A
 backend gets its table when it is created (VPCBackend.__init__), or, for one created before
 install(), the first time it is looked at.
 
@@ -40,7 +42,9 @@ class EndpointTable(dict):  # type: ignore[type-arg]
             self._group(key, endpoint)
 
     def _group(self, key: str, endpoint: Any) -> None:
-        self.by_service.setdefault(getattr(endpoint, "service_name", None), {})[key] = endpoint
+        name = getattr(endpoint, "service_name", None)
+        if name:  # a Resource or ServiceNetwork endpoint has no service (resource_endpoints.py)
+            self.by_service.setdefault(name, {})[key] = endpoint
 
     def _ungroup(self, key: str, endpoint: Any) -> None:
         name = getattr(endpoint, "service_name", None)
@@ -137,7 +141,9 @@ def service_id_of(service_name: str) -> str:
     return service_name.rpartition(".")[2]
 
 
-def service_named(backend: Any, service_name: str) -> Any | None:
+def service_named(backend: Any, service_name: str | None) -> Any | None:
+    if not service_name:  # an endpoint without a ServiceName (Resource, ServiceNetwork) has no service
+        return None
     config = backend.configurations.get(service_id_of(service_name))
     return config if config is not None and config.service_name == service_name else None
 

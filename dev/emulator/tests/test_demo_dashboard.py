@@ -2,9 +2,9 @@
 
 The demo's scenario (dev/demo.py's run_scenario: deploy, consumers, rules, the approver for a
 notification, sweeps, a second service with a policy, a refused accept and an unreadable event,
-an hour of traffic, the cost reporter, findings) runs once against the emulator, in an account of
-its own. Then the dashboard the stack deployed is read back with GetDashboard and every widget is
-evaluated over the scenario's time range as the console would (its metrics, SEARCH and metric
+an hour of traffic, a Resource endpoint the cost reporter has no price for, the cost reporter, the
+day's first findings run) runs once against the emulator, in an account of its own. Then the
+dashboard the stack deployed is read back with GetDashboard and every widget is evaluated over the scenario's time range as the console would (its metrics, SEARCH and metric
 math expressions and Logs Insights queries): every metric a widget draws must have data, every
 log table rows. Nothing here puts data for what the widgets query, so a metric renamed in
 template.yaml (or a metric the functions stop publishing) leaves a widget empty and fails here,
@@ -37,22 +37,6 @@ import dashboard_page  # noqa: E402
 import demo  # noqa: E402
 import screenshot  # noqa: E402
 
-# What the demo's scenario cannot show, by widget title and metric name (None: the whole widget).
-# Each names why; an exemption that matches nothing on the dashboard fails the test, so none outlives
-# its widget. An exempted widget or series must still evaluate without an error.
-EXEMPT = {
-    # Findings are counted once a day, by the day's first run of each function
-    # (shared/src/usecases/findings.rs, first_run_of_day): the scenario runs at the current hour,
-    # and the functions read the system clock, so only a run in a day's first UTC hour publishes it.
-    ("Findings per type (counted once a day)", None):
-        "published only by the day's first run; the functions take the time from the system clock",
-    # UnpricedEndpoints counts endpoints of a type without a known rate (Resource, ServiceNetwork).
-    # The emulator fails CreateVpcEndpoint without a ServiceName (VpcEndpointType Resource or
-    # ServiceNetwork) with an internal error, so the scenario cannot make one.
-    ("Needs attention", "UnpricedEndpoints"):
-        "needs a Resource or ServiceNetwork endpoint, which the emulator cannot create yet",
-}
-
 
 @pytest.fixture(scope="module")
 def scenario(emulator_url) -> Iterator[demo.Scenario]:
@@ -66,11 +50,6 @@ def deployed_body(scenario: demo.Scenario) -> str:
     return scenario.client("cloudwatch").get_dashboard(DashboardName=scenario.dashboard)["DashboardBody"]
 
 
-def metric_name(result: WidgetResult, series_id: str) -> str | None:
-    queries = {q["Id"]: q for qs in result.queries.values() for q in qs}
-    return queries.get(series_id, {}).get("MetricStat", {}).get("Metric", {}).get("MetricName")
-
-
 def described(result: WidgetResult, series_id: str) -> str:
     """A series as the failure message names it: the metric and its dimensions, or the expression."""
     query = {q["Id"]: q for qs in result.queries.values() for q in qs}.get(series_id, {})
@@ -81,21 +60,14 @@ def described(result: WidgetResult, series_id: str) -> str:
     return query.get("Expression", series_id)
 
 
-def exempt(title: str | None, metric: str | None = None) -> bool:
-    return (title, None) in EXEMPT or (metric is not None and (title, metric) in EXEMPT)
-
-
 def empty(results: list[WidgetResult]) -> list[str]:
-    """Each widget, or metric of a widget, that shows no data (the exempted left out)."""
+    """Each widget, or metric of a widget, that shows no data."""
     out = []
     for r in results:
-        if exempt(r.title):
-            continue
         if r.type == "metric":
             if not r.series:
                 out.append(f"{r.title!r}: no series at all")
-            out += [f"{r.title!r}: {described(r, s.id)}" for s in r.series
-                    if not s.values and not exempt(r.title, metric_name(r, s.id))]
+            out += [f"{r.title!r}: {described(r, s.id)}" for s in r.series if not s.values]
         elif r.type == "log" and not r.rows:
             out.append(f"{r.title!r}: no rows")
     return out
@@ -105,10 +77,6 @@ def test_every_widget_of_the_deployed_dashboard_shows_the_scenarios_data(scenari
     body = deployed_body(scenario)
     results = evaluate(body, scenario.start, scenario.end, client_for=scenario.client)
     assert [(r.title, r.error) for r in results if r.error] == []
-    # Every exemption still names a widget (and metric) of the dashboard.
-    names = {(r.title, None) for r in results} | {(r.title, metric_name(r, q["Id"])) for r in results
-                                                  for qs in r.queries.values() for q in qs}
-    assert [key for key in EXEMPT if key not in names] == [], "an exemption names nothing on the dashboard"
     # The widget kinds this proves: metrics, metric math, SEARCH and Logs Insights queries.
     queried = [q for r in results for qs in r.queries.values() for q in qs]
     assert any("MetricStat" in q for q in queried)
@@ -134,19 +102,15 @@ def test_the_deployed_dashboard_drawn_from_the_scenario_shows_every_widget_in_ch
     assert len(dom.widgets) == len(results)
     # Every widget drew data (a chart at least one point, a number, a table a row).
     missing = [f"{w['data-title']!r}: drawn without data {w['data-error']}".rstrip() for w in dom.widgets
-               if w["data-has-data"] != "true" and not exempt(w["data-title"])]
+               if w["data-has-data"] != "true"]
     # A time series draws one trace per series with data (plotly draws none for an empty one).
     for chart, result in zip(dom.charts, charts):
         assert chart.get("data-plotted") == "true", result.title
-        if exempt(result.title):
-            continue
         if result.view in ("bar", "pie", "gauge"):  # one trace of all the series' latest values
             missing += [f"{result.title!r}: {described(result, s.id)}" for s in result.series if s.value is None]
             continue
-        # Every series but an exempted one without data.
-        required = len([s for s in result.series if s.values or not exempt(result.title, metric_name(result, s.id))])
         drawn = int(chart.get("data-traces", 0))
-        if drawn < required:
+        if drawn < len(result.series):
             missing.append(f"{result.title!r}: {drawn} of {len(result.series)} series drawn "
                            f"(empty: {[described(result, s.id) for s in result.series if not s.values]})")
     # A number widget shows a number for every label ("--" for none).
@@ -154,7 +118,7 @@ def test_the_deployed_dashboard_drawn_from_the_scenario_shows_every_widget_in_ch
         title = html.unescape(re.search(r'data-title="([^"]*)"', section).group(1))
         missing += [f"{title!r}: {html.unescape(label)} shows --" for label, value in
                     re.findall(r'<div class="number" data-label="([^"]*)">.*?<div class="value">([^<]*)</div>',
-                               section, re.S) if value == "--" and not exempt(title)]
+                               section, re.S) if value == "--"]
     assert missing == [], "widgets or series drawn without data:\n  " + "\n  ".join(missing)
 
     png = screenshot.screenshot(page, tmp_path / "dashboard.png", width, height)
