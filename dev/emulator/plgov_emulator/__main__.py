@@ -8,14 +8,12 @@ import json
 from typing import Any, Callable, Iterable
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from moto.server import MotoRequestHandler
-from werkzeug.serving import run_simple
 
 from . import cfn_models, cloudwatch_cbor, connections, moto_fixes, pricing
 from . import cfn_lifecycle, cfn_resources, endpoint_services, notifications, securityhub
 from . import cross_account, cross_account_sse, logs_insights, metric_math, organization, stacksets
 from . import cfn_rules, lambda_code, list_metrics, usage
-from . import dynamodb_json, endpoint_index, moto_speed
+from . import dynamodb_json, endpoint_index, moto_speed, serving
 from . import resource_endpoints
 from .control import Control, fail, identify
 
@@ -91,7 +89,7 @@ def main() -> None:
     cfn_rules.install()
     lambda_code.install()
     moto_app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, Emulator(moto_app), threaded=True, request_handler=MotoRequestHandler)
+    serving.serve(args.host, args.port, Emulator(moto_app))  # keep-alive connections, no access log
 
 
 if __name__ == "__main__":
