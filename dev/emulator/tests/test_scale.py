@@ -371,6 +371,25 @@ def endpoints_in(client: Any, service_ids: list[str]) -> list[str]:
         ServiceName=f"com.amazonaws.vpce.{REGION}.{s}")["VpcEndpoint"]["VpcEndpointId"] for s in service_ids]
 
 
+def test_items_are_sized_once_and_the_400_kb_limit_still_holds(provider: str) -> None:
+    ddb = client_for("dynamodb", provider, retries=False)
+    ddb.create_table(TableName="sized", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    # 40 attributes of 10,000 bytes: 400,000 and the names, under the limit moto draws (405,000).
+    under = {"pk": {"S": "under"}, **{f"a{i:02d}": {"S": "x" * 10_000} for i in range(40)}}
+    ddb.put_item(TableName="sized", Item=under)
+    assert ddb.get_item(TableName="sized", Key={"pk": {"S": "under"}})["Item"] == under
+    # One more such attribute: over it, whether put alone or in a transaction.
+    over = {**under, "pk": {"S": "over"}, "a40": {"S": "x" * 10_000}}
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        ddb.put_item(TableName="sized", Item=over)
+    assert "Item size has exceeded the maximum allowed size" in err.value.response["Error"]["Message"]
+    with pytest.raises(botocore.exceptions.ClientError):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "sized", "Item": over}}])
+    assert "Item" not in ddb.get_item(TableName="sized", Key={"pk": {"S": "over"}})
+
+
 def test_connection_calls_cost_the_same_at_100_and_2000_endpoints(provider: str) -> None:
     ec2 = client_for("ec2", provider)
     services = services_of(provider, 100)
