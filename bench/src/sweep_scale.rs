@@ -2,7 +2,8 @@
 //! and over 1,000 services, then 1,000 services with 10 pending connections each (5 from an
 //! allowed account, 5 from another), beside what the per-service sweep of earlier versions
 //! made for the same work (one DescribeVpcEndpointServiceConfigurations, the Scan, then one
-//! DescribeVpcEndpointConnections per service, whether it had anything or not).
+//! DescribeVpcEndpointConnections per service, whether it had anything or not, and the audit
+//! records of each service in transactions of their own).
 
 use std::path::PathBuf;
 
@@ -32,12 +33,23 @@ fn sweep(
         summary["errors"]
     );
     // The per-service design: its listing of services and one listing per service, in place of
-    // this design's listings of connections; every other call the same.
-    let listings = calls
-        .get("ec2:DescribeVpcEndpointConnections")
-        .copied()
-        .unwrap_or(0);
-    let per_service = total - listings + 1 + services as u64;
+    // this design's listings of connections, and a decision and an outcome transaction for each
+    // service that decided something (at most 100 records each here), in place of this design's
+    // transactions of several services; every other call the same.
+    let made = |op: &str| calls.get(op).copied().unwrap_or(0);
+    let decided_services = summary["decisions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d.get("outcome").is_some())
+        .filter_map(|d| d["serviceId"].as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len() as u64;
+    let per_service =
+        total - made("ec2:DescribeVpcEndpointConnections") - made("dynamodb:TransactWriteItems")
+            + 1
+            + services as u64
+            + 2 * decided_services;
     json!({
         "label": label, "services": services, "connections": connections,
         "accepted": count("accepted"), "rejected": count("rejected"),

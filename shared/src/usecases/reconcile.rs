@@ -21,10 +21,11 @@
 //!
 //! Scale: a sweep costs the allowlist's Scan and one DescribeVpcEndpointConnections per 1,000
 //! connections listed, whatever the number of services; only services with something listed
-//! go on. Their decision records are written several services an append (up to 100 records,
-//! all or nothing), then each service's Accept/Reject calls run, a few services at a time, then
-//! the outcome records, again several services an append. An append that fails is tried again
-//! service by service, so a service whose records cannot be written holds only itself.
+//! go on, in waves of about 100 decisions: a wave's decision records are written in one append
+//! (all or nothing), then each of its services' Accept/Reject calls run, a few services at a
+//! time, then its outcome records, again one append. An append that fails is tried again service
+//! by service, so a service whose records cannot be written holds only itself; a function
+//! stopped part-way leaves at most the waves in flight without their outcome records.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -53,6 +54,10 @@ pub const MAX_IDS_PER_CALL: usize = 100;
 /// refilled at 1 a second, per account and region; the DynamoDB audit writes are the other
 /// part of a service's time.
 pub const SERVICES_IN_FLIGHT: usize = 8;
+
+/// Waves (about one transaction of audit records each) reconciled at once; the services in
+/// flight are shared between them.
+const WAVES_IN_FLIGHT: usize = 2;
 
 /// Which services this deployment governs (`GOVERNED_SERVICES`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,7 +305,7 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
         // Each service decided on its own (a few at a time: an organization or OU rule may read
         // places), then the decision records of all of them written together, several services
         // a transaction; only a service whose records were written carries anything out.
-        let mut runs: Vec<ServiceRun> = futures_util::stream::iter(per_service)
+        let runs: Vec<ServiceRun> = futures_util::stream::iter(per_service)
             .map(|(service, conns)| {
                 let (allowlist, places) = (&allowlist, &places);
                 async move {
@@ -311,42 +316,16 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
             .buffered(SERVICES_IN_FLIGHT)
             .collect()
             .await;
-        let decisions: Vec<(ServiceId, Vec<AuditRecord>)> = runs
-            .iter()
-            .map(|r| {
-                let records = r.records.iter().cloned().map(AuditRecord::Decision);
-                (r.service.clone(), records.collect())
-            })
-            .collect();
-        for (run, written) in runs.iter_mut().zip(self.append_grouped(decisions).await) {
-            if let Err(err) = written {
-                tracing::error!(service = %run.service, error = %err, decisions = run.records.len(),
-                    "audit records not written; nothing carried out");
-                run.fail(err.to_string());
-            }
-        }
-        // Services side by side, a few at a time: their Accept/Reject calls share EC2's
-        // per-account token buckets, so more in flight would only be throttled.
-        futures_util::stream::iter(runs.iter_mut().filter(|r| r.failed.is_none()))
-            .for_each_concurrent(SERVICES_IN_FLIGHT, |run| self.carry_out_service(run, now))
+        // In waves of about one transaction of records: a wave's decisions written, then carried
+        // out, then its outcomes written, so a function stopped part-way (its timeout) leaves at
+        // most one wave's outcome records unwritten. Two waves in flight: one's writes overlap the
+        // other's EC2 calls.
+        let runs: Vec<ServiceRun> = futures_util::stream::iter(waves(runs))
+            .map(|wave| self.reconcile_wave(wave, now))
+            .buffered(WAVES_IN_FLIGHT)
+            .flat_map(futures_util::stream::iter)
+            .collect()
             .await;
-        // The outcome records, again several services a transaction.
-        let outcomes: Vec<(ServiceId, Vec<AuditRecord>)> = runs
-            .iter_mut()
-            .map(|r| (r.service.clone(), std::mem::take(&mut r.outcomes)))
-            .collect();
-        for (run, written) in runs.iter_mut().zip(self.append_grouped(outcomes).await) {
-            if let Err(err) = written {
-                // The connections changed; only the record of AWS's answer is missing.
-                tracing::error!(service = %run.service, error = %err, "outcome records not written");
-                run.counts.errors += 1;
-                run.part.errors.push(error_entry(
-                    Some(&run.service),
-                    None,
-                    format!("outcome records not written (the calls were made): {err}"),
-                ));
-            }
-        }
         let mut per_service = Vec::new();
         for run in runs {
             let mut part = run.part;
@@ -410,6 +389,49 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
             }
         };
         (!named.is_empty()).then_some(Some(named))
+    }
+
+    /// One wave: the decision records of its services (one append), each service whose records
+    /// were written carried out (a few at a time), then the outcome records (one append).
+    async fn reconcile_wave(&self, mut runs: Vec<ServiceRun>, now: i64) -> Vec<ServiceRun> {
+        let decisions: Vec<(ServiceId, Vec<AuditRecord>)> = runs
+            .iter()
+            .map(|r| {
+                let records = r.records.iter().cloned().map(AuditRecord::Decision);
+                (r.service.clone(), records.collect())
+            })
+            .collect();
+        for (run, written) in runs.iter_mut().zip(self.append_grouped(decisions).await) {
+            if let Err(err) = written {
+                tracing::error!(service = %run.service, error = %err, decisions = run.records.len(),
+                    "audit records not written; nothing carried out");
+                run.fail(err.to_string());
+            }
+        }
+        // Services side by side, a few at a time: their Accept/Reject calls share EC2's
+        // per-account token buckets, so more in flight would only be throttled.
+        futures_util::stream::iter(runs.iter_mut().filter(|r| r.failed.is_none()))
+            .for_each_concurrent(SERVICES_IN_FLIGHT / WAVES_IN_FLIGHT, |run| {
+                self.carry_out_service(run, now)
+            })
+            .await;
+        let outcomes: Vec<(ServiceId, Vec<AuditRecord>)> = runs
+            .iter_mut()
+            .map(|r| (r.service.clone(), std::mem::take(&mut r.outcomes)))
+            .collect();
+        for (run, written) in runs.iter_mut().zip(self.append_grouped(outcomes).await) {
+            if let Err(err) = written {
+                // The connections changed; only the record of AWS's answer is missing.
+                tracing::error!(service = %run.service, error = %err, "outcome records not written");
+                run.counts.errors += 1;
+                run.part.errors.push(error_entry(
+                    Some(&run.service),
+                    None,
+                    format!("outcome records not written (the calls were made): {err}"),
+                ));
+            }
+        }
+        runs
     }
 
     /// Decides every listed connection of `service`; what is left pending or held is reported
@@ -671,6 +693,26 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
                 .push(error_entry(None, None, format!("metrics: {err}")));
         }
     }
+}
+
+/// The services in waves of consecutive services whose decision records fit one append
+/// (a service with more records is a wave of its own).
+fn waves(runs: Vec<ServiceRun>) -> Vec<Vec<ServiceRun>> {
+    let mut waves: Vec<Vec<ServiceRun>> = Vec::new();
+    let mut filled = 0;
+    for run in runs {
+        match waves.last_mut() {
+            Some(wave) if filled + run.records.len() <= AUDIT_RECORDS_PER_CALL => {
+                filled += run.records.len();
+                wave.push(run);
+            }
+            _ => {
+                filled = run.records.len();
+                waves.push(vec![run]);
+            }
+        }
+    }
+    waves
 }
 
 fn decision_entry(
