@@ -55,6 +55,13 @@ item's attributes are converted and sized once each and the total checked once: 
 the original checks only grow, so the total exceeds the limit exactly when one of them does, and
 the same ItemSizeTooLarge is raised. Later changes of an item (UpdateItem) still go through
 moto's own check.
+
+DynamoDB request parameters (`BaseResponse.parse_parameters`, every DynamoDB call): moto walks the
+JSON body against the service model, member by member, ~0.15 ms an item of a TransactWriteItems
+(15 ms of a transaction of 100 audit records). For the item operations the walk changes nothing
+but binary values (base64 text to bytes, `B` and `BS`) and members sent as `null` (dropped), and
+the body's JSON names are the members' names: a body without either is taken as JSON decoded;
+any other body, or another operation, goes through moto's parser.
 """
 
 from __future__ import annotations
@@ -253,6 +260,38 @@ def _install_item_size() -> None:
     dynamo_type.Item.__init__ = item_init  # type: ignore[method-assign]
 
 
+# The DynamoDB operations whose parameters need nothing from moto's parser but binary values.
+ITEM_OPERATIONS = frozenset({"PutItem", "GetItem", "DeleteItem", "UpdateItem", "Query", "Scan",
+                             "TransactWriteItems", "TransactGetItems", "BatchWriteItem", "BatchGetItem"})
+
+
+def item_operation_params(action: str, body: bytes) -> dict[str, Any] | None:
+    """The parameters of a DynamoDB request as moto's parser would give them, or None when only the
+    parser can tell (another operation, a binary value, a `null` member, not a JSON object)."""
+    if action not in ITEM_OPERATIONS or b'"B"' in body or b'"BS"' in body or b"null" in body:
+        return None
+    try:
+        params = json.loads(body)
+    except ValueError:
+        return None
+    return params if isinstance(params, dict) else None
+
+
+def _install_dynamodb_params() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.parse_parameters
+
+    def parse_parameters(self: Any, request: Any) -> None:
+        params = item_operation_params(self._get_action(), request.data)
+        if params is None:
+            original(self, request)
+        else:
+            self.params = params
+
+    DynamoHandler.parse_parameters = parse_parameters  # type: ignore[method-assign]
+
+
 # moto's limit (dynamo_type.LimitedSizeDict): between the measured 409 and 410 KB.
 ITEM_SIZE_LIMIT = 405_000
 
@@ -267,3 +306,4 @@ def install() -> None:
     _install_condition_parses()
     _install_table_order()
     _install_item_size()
+    _install_dynamodb_params()

@@ -268,6 +268,46 @@ def test_dynamodb_scan_and_query_render_what_moto_renders() -> None:
 
 # ---------------------------------------------------------------------------- moto_speed.py
 
+def test_dynamodb_item_requests_decode_as_motos_parser_decodes_them() -> None:
+    import json
+
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.utils import get_service_model
+
+    from plgov_emulator.moto_speed import item_operation_params
+
+    def by_moto(action: str, body: bytes) -> Any:
+        operation = get_service_model("dynamodb").operation_model(action)
+        return PROTOCOL_PARSERS["json"](operation, map_type=dict).parse(
+            {"method": "POST", "values": {}, "headers": {}, "body": body, "url_path": "/", "url_params": {}})
+
+    item = {"pk": {"S": "123456789012#vpce-svc-0a"}, "n": {"N": "1.50"}, "ok": {"BOOL": True},
+            "none": {"NULL": True}, "tags": {"SS": ["a", "b"]}, "counts": {"NS": ["1", "2"]},
+            "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "2"}, {"M": {}}]}}}}
+    same = [
+        ("TransactWriteItems", {"TransactItems": [
+            {"Put": {"TableName": "t", "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Update": {"TableName": "t", "Key": {"pk": {"S": "b"}}, "UpdateExpression": "SET #a = :v",
+                        "ExpressionAttributeNames": {"#a": "a"}, "ExpressionAttributeValues": {":v": {"N": "3"}}}}],
+            "ReturnConsumedCapacity": "NONE"}),
+        ("Query", {"TableName": "t", "IndexName": "by-pool", "KeyConditionExpression": "pk = :p", "Limit": 25,
+                   "ConsistentRead": False, "ExclusiveStartKey": {"pk": {"S": "a"}, "sk": {"S": "b"}},
+                   "ExpressionAttributeValues": {":p": {"S": "a"}}}),
+        ("Scan", {"TableName": "t", "ConsistentRead": True}),
+        ("PutItem", {"TableName": "t", "Item": item, "ReturnValues": "NONE"}),
+        ("BatchWriteItem", {"RequestItems": {"t": [{"PutRequest": {"Item": item}},
+                                                   {"DeleteRequest": {"Key": {"pk": {"S": "a"}}}}]}}),
+    ]
+    for action, params in same:
+        body = json.dumps(params).encode()
+        assert item_operation_params(action, body) == by_moto(action, body), action
+    # What only moto's parser can tell: binary values, null members, other operations.
+    for action, params in [("PutItem", {"TableName": "t", "Item": {"pk": {"S": "a"}, "b": {"B": "AAEC"}}}),
+                           ("PutItem", {"TableName": "t", "Item": {"pk": {"S": "a"}}, "ReturnValues": None}),
+                           ("CreateTable", {"TableName": "t"})]:
+        assert item_operation_params(action, json.dumps(params).encode()) is None, params
+
+
 def test_method_lookup_answers_as_inspect_getmembers() -> None:
     from moto.dynamodb.responses import DynamoHandler
     from moto.ec2.responses import EC2Response
