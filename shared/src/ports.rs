@@ -146,7 +146,7 @@ pub trait AllowlistStore: Sync {
 }
 
 /// Audit records one append writes in one call, all or nothing (DynamoDB's TransactWriteItems
-/// takes 100 actions); a longer append takes several calls.
+/// takes 100 actions); a longer append takes several calls, each all or nothing.
 pub const AUDIT_RECORDS_PER_CALL: usize = 100;
 
 pub trait AuditLog: Sync {

@@ -33,6 +33,7 @@ pub async fn run(ctx: &Context, services: &[String], dry_run: bool) -> Result<()
         audit: &audit,
         metrics: &CloudWatchMetrics::new(aws_sdk_cloudwatch::Client::new(&ctx.sdk), namespace),
         settings: &deployment.settings,
+        start_waves_until: None,
     };
     let trigger = Trigger {
         kind: TriggerKind::Operator(operator),

@@ -1,6 +1,8 @@
 //! The connection approver: any trigger in, the reconcile summary out.
 //! `main.rs` only wires it up; tests drive `Approver::handle` directly.
 
+use std::time::{Duration, Instant};
+
 use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use plgov_shared::adapters::{
@@ -102,6 +104,16 @@ impl Approver {
 
     /// Handles one event at epoch second `now`.
     pub async fn handle(&self, event: &Value, now: i64) -> Result<ReconcileSummary, ApproverError> {
+        self.handle_until(event, now, None).await
+    }
+
+    /// Handles one event at epoch second `now`, starting no wave of decisions after `until`.
+    pub async fn handle_until(
+        &self,
+        event: &Value,
+        now: i64,
+        until: Option<Instant>,
+    ) -> Result<ReconcileSummary, ApproverError> {
         let trigger = parse_trigger(event)
             .inspect_err(|err| tracing::error!(error = %err, "event rejected"))?;
         let before = self.calls.snapshot();
@@ -112,6 +124,7 @@ impl Approver {
             audit: &self.audit,
             metrics: &self.metrics,
             settings: &self.config.reconcile,
+            start_waves_until: until,
         };
         let summary = reconciler.run(&trigger, now).await;
         let calls: std::collections::BTreeMap<_, _> = self
@@ -140,7 +153,7 @@ impl Approver {
         Ok(summary)
     }
 
-    /// The hourly findings run (`{"action": "findings"}`) at epoch second `now`.
+    /// The hourly findings run (`{"action": "findings", "time"?: …}`) at epoch second `now`.
     pub async fn findings(
         &self,
         request: FindingsRequest,
@@ -167,12 +180,50 @@ impl Approver {
 
     /// Any event: the findings run for `{"action": "findings"}`, a reconcile otherwise.
     pub async fn respond(&self, event: &Value, now: i64) -> Result<Value, ApproverError> {
+        self.respond_until(event, now, None).await
+    }
+
+    /// `respond`, a reconcile starting no wave of decisions after `until`.
+    pub async fn respond_until(
+        &self,
+        event: &Value,
+        now: i64,
+        until: Option<Instant>,
+    ) -> Result<Value, ApproverError> {
         let findings = parse_findings_request(event, now)
             .inspect_err(|err| tracing::error!(error = %err, "event rejected"))?;
         let result = match findings {
             Some(request) => serde_json::to_value(self.findings(request, now).await?),
-            None => serde_json::to_value(self.handle(event, now).await?),
+            None => serde_json::to_value(self.handle_until(event, now, until).await?),
         };
         Ok(result.expect("summaries serialize"))
+    }
+}
+
+/// The longest a wave of decisions takes: its two audit writes and its services' Accept and Reject
+/// calls, throttled ones retried by the SDK with backoff.
+pub const WAVE_TIME: Duration = Duration::from_secs(30);
+
+/// The instant, `at` being epoch millisecond `now_ms`, after which no wave may start for it to end
+/// before the invocation's deadline (epoch millisecond `deadline_ms`, from the Lambda context).
+pub fn start_waves_until(deadline_ms: u64, now_ms: u64, at: Instant) -> Instant {
+    at + Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(WAVE_TIME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waves_start_until_the_deadline_less_a_waves_time() {
+        let at = Instant::now();
+        let now_ms = 1_795_046_400_000;
+        assert_eq!(
+            start_waves_until(now_ms + 120_000, now_ms, at),
+            at + Duration::from_secs(90)
+        );
+        // Less left than a wave takes: none starts.
+        assert_eq!(start_waves_until(now_ms + 10_000, now_ms, at), at);
+        assert_eq!(start_waves_until(now_ms - 1, now_ms, at), at);
     }
 }

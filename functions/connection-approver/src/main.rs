@@ -1,6 +1,8 @@
 //! Lambda entry point of the connection approver: tracing, config, clients, run.
 
-use connection_approver::Approver;
+use std::time::Instant;
+
+use connection_approver::{Approver, start_waves_until};
 use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
 use plgov_shared::adapters::epoch_now;
 use plgov_shared::config::ApproverConfig;
@@ -15,7 +17,15 @@ async fn main() -> Result<(), Error> {
     let approver = Approver::new(&sdk, config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let approver = &approver;
-        async move { approver.respond(&event.payload, epoch_now()).await }
+        async move {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let until = start_waves_until(event.context.deadline, now_ms, Instant::now());
+            approver
+                .respond_until(&event.payload, epoch_now(), Some(until))
+                .await
+        }
     }))
     .await
 }

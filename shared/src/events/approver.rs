@@ -89,6 +89,11 @@ pub fn parse_findings_request(
     if event.get("action") != Some(&Value::String("findings".into())) {
         return Ok(None);
     }
+    if event.get("time") == Some(&Value::Null) {
+        return err(
+            "`time` is null: expected when the schedule fired, as \"2026-11-27T00:00:00Z\"",
+        );
+    }
     let invoke: FindingsInvoke = read(event, "findings invoke")?;
     let fired_at = match invoke.time {
         None => None,
@@ -583,6 +588,10 @@ mod findings_request_tests {
         );
         let ahead = fired("2026-11-19T03:00:00Z").unwrap_err().to_string();
         assert!(ahead.contains("ahead of the clock"), "{ahead}");
+        let null = parse_findings_request(&json!({"action": "findings", "time": null}), now)
+            .unwrap_err()
+            .to_string();
+        assert!(null.contains("`time` is null"), "{null}");
         let bad = fired("yesterday").unwrap_err().to_string();
         assert!(bad.contains("`time`") && bad.contains("yesterday"), "{bad}");
     }

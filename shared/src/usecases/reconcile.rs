@@ -22,13 +22,15 @@
 //! Scale: a sweep costs the allowlist's Scan and one DescribeVpcEndpointConnections per 1,000
 //! connections listed, whatever the number of services; only services with something listed
 //! go on, in waves of about 100 decisions: a wave's decision records are written in one append
-//! (all or nothing), then each of its services' Accept/Reject calls run, a few services at a
-//! time, then its outcome records, again one append. An append that fails is tried again service
+//! (one transaction, all or nothing, unless a single service has more than 100), then each of
+//! its services' Accept/Reject calls run, a few services at a time, then its outcome records,
+//! again one append. An append that fails is tried again service
 //! by service, so a service whose records cannot be written holds only itself; a function
 //! stopped part-way leaves at most the waves in flight without their outcome records.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -128,6 +130,9 @@ pub struct ReconcileSummary {
     /// Services the trigger named that this deployment does not govern: left alone.
     pub ignored_services: Vec<ServiceId>,
     pub decisions: Vec<DecisionEntry>,
+    /// Services with decisions not started before the invocation's deadline: nothing of them
+    /// was written or changed, their connections stay pending for the next sweep.
+    pub deferred: Vec<ServiceId>,
 }
 
 impl ReconcileSummary {
@@ -141,6 +146,7 @@ impl ReconcileSummary {
         self.held.extend(part.held);
         self.errors.extend(part.errors);
         self.decisions.extend(part.decisions);
+        self.deferred.extend(part.deferred);
     }
 }
 
@@ -169,6 +175,8 @@ struct ServiceRun {
     outcomes: Vec<AuditRecord>,
     /// Why nothing was carried out, if so.
     failed: Option<String>,
+    /// Not started before the deadline: nothing written or carried out.
+    deferred: bool,
 }
 
 impl ServiceRun {
@@ -185,7 +193,17 @@ impl ServiceRun {
             records: Vec::new(),
             outcomes: Vec::new(),
             failed: None,
+            deferred: false,
         }
+    }
+
+    /// Left to the next sweep, if it had anything to change.
+    fn defer(mut self) -> Self {
+        if !self.decided.is_empty() {
+            self.deferred = true;
+            self.part.deferred.push(self.service.clone());
+        }
+        self
     }
 
     /// Nothing of this service is carried out: reported as one error.
@@ -206,6 +224,10 @@ pub struct Reconciler<'a, C, A, L, M, O> {
     pub audit: &'a L,
     pub metrics: &'a M,
     pub settings: &'a ReconcileSettings,
+    /// No wave is started after this instant (the invocation's deadline less the longest a wave
+    /// takes), so a sweep larger than EC2's buckets allow in one invocation ends in time and the
+    /// next sweep goes on, rather than being stopped part-way by its timeout.
+    pub start_waves_until: Option<Instant>,
 }
 
 /// Consumer accounts' places in AWS Organizations, each read once an invocation.
@@ -321,15 +343,32 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
         // most one wave's outcome records unwritten. Two waves in flight: one's writes overlap the
         // other's EC2 calls.
         let runs: Vec<ServiceRun> = futures_util::stream::iter(waves(runs))
-            .map(|wave| self.reconcile_wave(wave, now))
+            .map(|wave| async move {
+                // Checked as the wave starts (`buffered` starts it only when there is room).
+                if self
+                    .start_waves_until
+                    .is_some_and(|until| Instant::now() >= until)
+                {
+                    wave.into_iter().map(ServiceRun::defer).collect()
+                } else {
+                    self.reconcile_wave(wave, now).await
+                }
+            })
             .buffered(WAVES_IN_FLIGHT)
             .flat_map(futures_util::stream::iter)
             .collect()
             .await;
+        let deferred = runs.iter().filter(|r| r.deferred).count();
+        if deferred > 0 {
+            tracing::warn!(
+                services = deferred,
+                "the invocation's deadline came first: these services' decisions are left to the next sweep (their connections stay pending)"
+            );
+        }
         let mut per_service = Vec::new();
         for run in runs {
             let mut part = run.part;
-            part.services_reconciled = usize::from(run.failed.is_none());
+            part.services_reconciled = usize::from(run.failed.is_none() && !run.deferred);
             summary.absorb(part);
             per_service.push((run.service, run.counts));
         }
@@ -551,7 +590,8 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
     }
 
     /// Writes each service's records, several services in one append (up to
-    /// `AUDIT_RECORDS_PER_CALL` records, all or nothing), a few appends at a time; returns each
+    /// `AUDIT_RECORDS_PER_CALL` records: one call, all or nothing; a service with more has an
+    /// append of its own, in several calls), a few appends at a time; returns each
     /// service's result, in order. An append that fails is tried again service by service, so
     /// one service's records that cannot be written hold only that service: never more calls
     /// than one append a service, plus one a group.
@@ -590,11 +630,12 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
                         Err(err) => {
                             tracing::warn!(error = %err, services = group.len(),
                                 "audit records of several services not written together; writing them service by service");
-                            let mut out = Vec::new();
-                            for i in group {
-                                out.push((i, self.audit.append(&parts[i].1).await));
-                            }
-                            out
+                            // Side by side: a wave in flight must not wait for each in turn.
+                            futures_util::stream::iter(group)
+                                .map(|i| async move { (i, self.audit.append(&parts[i].1).await) })
+                                .buffered(SERVICES_IN_FLIGHT)
+                                .collect()
+                                .await
                         }
                     }
                 })

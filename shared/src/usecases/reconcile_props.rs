@@ -308,6 +308,7 @@ fn run(connections: &MemoryConnections, allowlist: &MemoryAllowlist) -> Reconcil
         audit: &audit,
         metrics: &metrics,
         settings: &settings,
+        start_waves_until: None,
     };
     let trigger = Trigger {
         kind: TriggerKind::Schedule,

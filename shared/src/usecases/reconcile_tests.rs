@@ -70,6 +70,7 @@ impl World {
             audit: &self.audit,
             metrics: &self.metrics,
             settings,
+            start_waves_until: None,
         };
         reconciler.run(trigger, NOW).await
     }
@@ -321,6 +322,7 @@ async fn a_retried_decision_keeps_its_first_record_and_adds_the_new_answer() {
         audit: &w.audit,
         metrics: &w.metrics,
         settings: &settings,
+        start_waves_until: None,
     };
     let trigger = Trigger {
         kind: TriggerKind::Sns,
@@ -434,6 +436,57 @@ async fn the_records_of_many_services_go_in_few_appends_and_one_failing_service_
         59,
         "nothing carried out for the held service"
     );
+}
+
+#[tokio::test]
+async fn past_the_deadline_no_wave_starts_and_the_services_are_left_to_the_next_sweep() {
+    let w = World::default();
+    w.rule("*", A[0], "allow");
+    let decided = svc(300);
+    let accepted = w.connect(&decided, A[0], 1, PendingAcceptance);
+    let rejected = w.connect(&decided, A[1], 2, PendingAcceptance);
+    let settings = ReconcileSettings {
+        governed: Governed::All,
+        defaults: ServicePolicy::default(),
+        audit_retention_days: 30,
+    };
+    let trigger = Trigger {
+        kind: TriggerKind::Schedule,
+        services: ServiceSelection::AllGoverned,
+        dry_run: false,
+    };
+    let reconciler = |until| Reconciler {
+        connections: &w.connections,
+        organization: &w.organization,
+        allowlist: &w.allowlist,
+        audit: &w.audit,
+        metrics: &w.metrics,
+        settings: &settings,
+        start_waves_until: until,
+    };
+    // The deadline has passed: nothing is written or changed, the service is reported deferred.
+    let late = reconciler(Some(std::time::Instant::now()))
+        .run(&trigger, NOW)
+        .await;
+    assert_eq!(late.deferred, std::slice::from_ref(&decided));
+    assert_eq!(late.services_reconciled, 0);
+    assert!(late.accepted.is_empty() && late.rejected.is_empty() && late.errors.is_empty());
+    assert_eq!(*w.audit.appends.lock().unwrap(), 0);
+    assert_eq!(w.connections.calls_of("AcceptVpcEndpointConnections"), 0);
+    assert_eq!(w.state(&accepted), PendingAcceptance);
+    assert_eq!(w.state(&rejected), PendingAcceptance);
+    // The next sweep, in time, decides them.
+    let next = reconciler(Some(
+        std::time::Instant::now() + std::time::Duration::from_secs(3_600),
+    ))
+    .run(&trigger, NOW + 300)
+    .await;
+    assert!(next.deferred.is_empty());
+    assert_eq!(
+        (next.accepted, next.rejected),
+        (vec![accepted.clone()], vec![rejected.clone()])
+    );
+    assert_eq!(w.state(&accepted), Available);
 }
 
 #[tokio::test]
