@@ -36,18 +36,19 @@ from plgov_emulator.organization import Organization  # noqa: E402
 REGIONS = list(local_deploy_org.REGIONS)
 HUB_REGION = REGIONS[0]
 # Every resource a standalone stack had before the deployment modes (its transformed template, with
-# ConsumerOrganizationId empty): a standalone deploy must still create exactly these.
+# ConsumerOrganizationId empty), the findings schedule since written out as a rule of its own (its
+# target passes the time the schedule fired): a standalone deploy must still create exactly these.
 STANDALONE = {
     "AllowlistTable", "AuditTable", "ConnectionApproverFunction", "ConnectionApproverFunctionConnectionNotification",
     "ConnectionApproverFunctionConnectionNotificationPermission", "ConnectionApproverFunctionConnectionRequestEvent",
     "ConnectionApproverFunctionConnectionRequestEventPermission", "ConnectionApproverFunctionCreateVpcEndpointCall",
     "ConnectionApproverFunctionCreateVpcEndpointCallPermission", "ConnectionApproverFunctionEventInvokeConfig",
-    "ConnectionApproverFunctionFindings", "ConnectionApproverFunctionFindingsPermission",
     "ConnectionApproverFunctionRole", "ConnectionApproverFunctionSweep", "ConnectionApproverFunctionSweepPermission",
     "ConnectionApproverLogGroup", "ConnectionNotificationTopic", "ConnectionNotificationTopicPolicy",
     "ConnectionsHeldAlarm", "CostReporterFunction", "CostReporterFunctionHourly",
     "CostReporterFunctionHourlyPermission", "CostReporterFunctionRole", "CostReporterLogGroup", "CostTable",
-    "Dashboard", "DeadLetterQueue", "DeadLetterQueueAlarm", "DecisionErrorsAlarm", "InvalidAllowlistItemsAlarm"}
+    "Dashboard", "DeadLetterQueue", "DeadLetterQueueAlarm", "DecisionErrorsAlarm", "FindingsSchedule", "FindingsSchedulePermission",
+    "InvalidAllowlistItemsAlarm"}
 
 
 def binaries() -> dict[str, Path]:
