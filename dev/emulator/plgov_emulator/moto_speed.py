@@ -190,6 +190,16 @@ def _install_request_ids() -> None:
 PARSED_EXPRESSIONS = 4096
 
 
+def _as_key(value: Any) -> str:
+    """`value` as JSON, sorted; most conditions (the audit's attribute_not_exists(pk)) come
+    without names or values, whose text is known without encoding them."""
+    if value is None:
+        return "null"
+    if isinstance(value, dict) and not value:
+        return "{}"
+    return json.dumps(value, sort_keys=True)
+
+
 def _install_condition_parses() -> None:
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
@@ -203,8 +213,8 @@ def _install_condition_parses() -> None:
 
     def parse(self: Any) -> Any:
         try:
-            key = (self.condition_expression, json.dumps(self.expression_attribute_names, sort_keys=True),
-                   json.dumps(self.expression_attribute_values, sort_keys=True))
+            key = (self.condition_expression, _as_key(self.expression_attribute_names),
+                   _as_key(self.expression_attribute_values))
         except (TypeError, ValueError):  # not JSON (not from a request): parse as moto does
             return original(self)
         tree, names_found, values_found = parsed(*key)
