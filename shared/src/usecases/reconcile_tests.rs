@@ -56,6 +56,22 @@ impl World {
         endpoint
     }
 
+    /// Services numbered `numbers`, each with a pending connection of the allowed `A[0]` and
+    /// one of `A[1]`, which no rule names.
+    fn each_with_an_allowed_and_an_unknown_pending(
+        numbers: std::ops::Range<u32>,
+    ) -> (Self, Vec<ServiceId>) {
+        let w = Self::default();
+        w.rule("*", A[0], "allow");
+        let services: Vec<ServiceId> = numbers.map(svc).collect();
+        for (k, s) in services.iter().enumerate() {
+            let n = 2 * k as u32;
+            w.connect(s, A[0], n, PendingAcceptance);
+            w.connect(s, A[1], n + 1, PendingAcceptance);
+        }
+        (w, services)
+    }
+
     /// A well-formed rule.
     fn rule(&self, pk: &str, sk: &str, effect: &str) {
         self.allowlist
@@ -378,16 +394,9 @@ async fn an_audit_failure_changes_nothing_for_that_service() {
 #[tokio::test]
 async fn the_records_of_many_services_go_in_few_appends_and_one_failing_service_holds_only_itself()
 {
-    let w = World::default();
-    w.rule("*", A[0], "allow");
     // 30 services, 2 decisions each (one accept, one reject): 60 decision records and 60
     // outcome records, one append each.
-    let services: Vec<ServiceId> = (100..130).map(svc).collect();
-    for (k, s) in services.iter().enumerate() {
-        let n = 2 * k as u32;
-        w.connect(s, A[0], 1000 + n, PendingAcceptance);
-        w.connect(s, A[1], 1001 + n, PendingAcceptance);
-    }
+    let (w, services) = World::each_with_an_allowed_and_an_unknown_pending(100..130);
     let governed: Vec<&ServiceId> = services.iter().collect();
     let summary = w.sweep(&governed, false).await;
     assert!(summary.errors.is_empty(), "{:?}", summary.errors);
@@ -402,14 +411,7 @@ async fn the_records_of_many_services_go_in_few_appends_and_one_failing_service_
 
     // 60 services: 120 records, two groups each way. One service's records cannot be written:
     // its group is tried service by service, and only that service is held.
-    let w = World::default();
-    w.rule("*", A[0], "allow");
-    let services: Vec<ServiceId> = (200..260).map(svc).collect();
-    for (k, s) in services.iter().enumerate() {
-        let n = 2 * k as u32;
-        w.connect(s, A[0], 3000 + n, PendingAcceptance);
-        w.connect(s, A[1], 3001 + n, PendingAcceptance);
-    }
+    let (w, services) = World::each_with_an_allowed_and_an_unknown_pending(200..260);
     let bad = services[7].clone();
     *w.audit.failing_for.lock().unwrap() = Some(bad.clone());
     let governed: Vec<&ServiceId> = services.iter().collect();
