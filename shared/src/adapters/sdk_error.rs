@@ -161,25 +161,18 @@ mod tests {
         let denied = err(ErrorKind::AccessDenied, "AccessDeniedException").to_string();
         assert!(denied.starts_with("Scan failed: access denied"), "{denied}");
         assert!(!denied.contains("cause chain"), "detail only on demand");
-        assert!(
-            err(ErrorKind::NoCredentials, "")
-                .to_string()
-                .contains("AWS_ACCESS_KEY_ID")
-        );
-        assert!(
-            err(ErrorKind::Throttled, "ThrottlingException")
-                .to_string()
-                .contains("try again")
-        );
-        assert!(
-            err(ErrorKind::Unreachable, "")
-                .to_string()
-                .contains("AWS_ENDPOINT_URL")
-        );
-        assert!(
-            err(ErrorKind::BadCredentials, "ExpiredTokenException")
-                .to_string()
-                .contains("expired")
-        );
+        for (kind, code, says) in [
+            (ErrorKind::NoCredentials, "", "AWS_ACCESS_KEY_ID"),
+            (ErrorKind::Throttled, "ThrottlingException", "try again"),
+            (ErrorKind::Unreachable, "", "AWS_ENDPOINT_URL"),
+            (
+                ErrorKind::BadCredentials,
+                "ExpiredTokenException",
+                "expired",
+            ),
+        ] {
+            let sentence = err(kind, code).to_string();
+            assert!(sentence.contains(says), "{sentence}");
+        }
     }
 }

@@ -173,10 +173,8 @@ struct ServiceRun {
     records: Vec<DecisionRecord>,
     /// AWS's answers to record.
     outcomes: Vec<AuditRecord>,
-    /// Why nothing was carried out, if so.
-    failed: Option<String>,
-    /// Not started before the deadline: nothing written or carried out.
-    deferred: bool,
+    /// Its records could not be written: nothing was carried out (the error is in `part`).
+    failed: bool,
 }
 
 impl ServiceRun {
@@ -192,18 +190,20 @@ impl ServiceRun {
             decided: Vec::new(),
             records: Vec::new(),
             outcomes: Vec::new(),
-            failed: None,
-            deferred: false,
+            failed: false,
         }
     }
 
     /// Left to the next sweep, if it had anything to change.
     fn defer(mut self) -> Self {
         if !self.decided.is_empty() {
-            self.deferred = true;
             self.part.deferred.push(self.service.clone());
         }
         self
+    }
+
+    fn is_deferred(&self) -> bool {
+        !self.part.deferred.is_empty()
     }
 
     /// Nothing of this service is carried out: reported as one error.
@@ -211,8 +211,8 @@ impl ServiceRun {
         self.counts.errors += 1;
         self.part
             .errors
-            .push(error_entry(Some(&self.service), None, error.clone()));
-        self.failed = Some(error);
+            .push(error_entry(Some(&self.service), None, error));
+        self.failed = true;
     }
 }
 
@@ -358,7 +358,7 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
             .flat_map(futures_util::stream::iter)
             .collect()
             .await;
-        let deferred = runs.iter().filter(|r| r.deferred).count();
+        let deferred = runs.iter().filter(|r| r.is_deferred()).count();
         if deferred > 0 {
             tracing::warn!(
                 services = deferred,
@@ -367,8 +367,9 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
         }
         let mut per_service = Vec::new();
         for run in runs {
+            let reconciled = !run.failed && !run.is_deferred();
             let mut part = run.part;
-            part.services_reconciled = usize::from(run.failed.is_none() && !run.deferred);
+            part.services_reconciled = usize::from(reconciled);
             summary.absorb(part);
             per_service.push((run.service, run.counts));
         }
@@ -449,7 +450,7 @@ impl<C: Connections, A: AllowlistStore, L: AuditLog, M: Metrics, O: Organization
         }
         // Services side by side, a few at a time: their Accept/Reject calls share EC2's
         // per-account token buckets, so more in flight would only be throttled.
-        futures_util::stream::iter(runs.iter_mut().filter(|r| r.failed.is_none()))
+        futures_util::stream::iter(runs.iter_mut().filter(|r| !r.failed))
             .for_each_concurrent(SERVICES_IN_FLIGHT / WAVES_IN_FLIGHT, |run| {
                 self.carry_out_service(run, now)
             })

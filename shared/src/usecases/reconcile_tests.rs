@@ -246,6 +246,21 @@ async fn a_connections_listing_failure_decides_nothing_anywhere() {
     assert_eq!(w.audit.decisions().len(), 0);
 }
 
+/// Every service of the account governed, and the schedule's sweep of them all.
+fn schedule_of_every_service() -> (ReconcileSettings, Trigger) {
+    let settings = ReconcileSettings {
+        governed: Governed::All,
+        defaults: ServicePolicy::default(),
+        audit_retention_days: 30,
+    };
+    let trigger = Trigger {
+        kind: TriggerKind::Schedule,
+        services: ServiceSelection::AllGoverned,
+        dry_run: false,
+    };
+    (settings, trigger)
+}
+
 #[tokio::test]
 async fn a_sweep_with_nothing_to_decide_costs_two_calls_whatever_the_number_of_services() {
     for services in [5u32, 200] {
@@ -256,16 +271,7 @@ async fn a_sweep_with_nothing_to_decide_costs_two_calls_whatever_the_number_of_s
         for s in &ids {
             w.connect(s, A[0], 1, Available);
         }
-        let settings = ReconcileSettings {
-            governed: Governed::All,
-            defaults: ServicePolicy::default(),
-            audit_retention_days: 30,
-        };
-        let trigger = Trigger {
-            kind: TriggerKind::Schedule,
-            services: ServiceSelection::AllGoverned,
-            dry_run: false,
-        };
+        let (settings, trigger) = schedule_of_every_service();
         let summary = w.run(&settings, &trigger).await;
         assert!(summary.errors.is_empty() && summary.decisions.is_empty());
         let calls = w.connections.calls.lock().unwrap().clone();
@@ -447,16 +453,7 @@ async fn past_the_deadline_no_wave_starts_and_the_services_are_left_to_the_next_
     let decided = svc(300);
     let accepted = w.connect(&decided, A[0], 1, PendingAcceptance);
     let rejected = w.connect(&decided, A[1], 2, PendingAcceptance);
-    let settings = ReconcileSettings {
-        governed: Governed::All,
-        defaults: ServicePolicy::default(),
-        audit_retention_days: 30,
-    };
-    let trigger = Trigger {
-        kind: TriggerKind::Schedule,
-        services: ServiceSelection::AllGoverned,
-        dry_run: false,
-    };
+    let (settings, trigger) = schedule_of_every_service();
     let reconciler = |until| Reconciler {
         connections: &w.connections,
         organization: &w.organization,
