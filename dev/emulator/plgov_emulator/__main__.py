@@ -14,7 +14,7 @@ from . import cfn_lifecycle, cfn_resources, endpoint_services, notifications, se
 from . import cross_account, cross_account_sse, logs_insights, metric_math, organization, stacksets
 from . import cfn_rules, lambda_code, list_metrics, usage
 from . import dynamodb_json, endpoint_index, moto_speed, serving
-from . import resource_endpoints
+from . import resource_endpoints, transact_puts
 from .control import Control, fail, identify
 
 
@@ -84,6 +84,7 @@ def main() -> None:
     securityhub.install()
     cross_account.install()  # after cfn_lifecycle.install(): it wraps the table update
     cross_account_sse.install()  # after cross_account.install(): it wraps its authorize()
+    transact_puts.install()  # after cross_account and moto_fixes: it calls their transaction path
     organization.install()
     stacksets.install()  # after organization.install(): it wraps CreateAccount too
     cfn_rules.install()
