@@ -54,7 +54,11 @@ TransactWriteItems of 100 audit records of 13 attributes spent half its ~145 ms 
 item's attributes are converted and sized once each and the total checked once: the prefix sums
 the original checks only grow, so the total exceeds the limit exactly when one of them does, and
 the same ItemSizeTooLarge is raised. Later changes of an item (UpdateItem) still go through
-moto's own check.
+moto's own check. A string, number or boolean attribute (most of an audit record) is made and
+sized directly: a DynamoType of such a value is only its type and value (moto's constructor
+converts only lists and maps), and its size is what `DynamoType.size` counts (the UTF-8 length
+of a string, the length of a number's text, 1 for a boolean); any other attribute goes through
+DynamoType itself.
 
 DynamoDB request parameters (`BaseResponse.parse_parameters`, every DynamoDB call): moto walks the
 JSON body against the service model, member by member, ~0.15 ms an item of a TransactWriteItems
@@ -258,11 +262,32 @@ def _install_item_size() -> None:
     from moto.dynamodb.models import dynamo_type
     from moto.dynamodb.models.utilities import bytesize
 
+    DynamoType = dynamo_type.DynamoType
+
+    def scalar(kind: str, value: Any) -> Any:
+        made = object.__new__(DynamoType)
+        made.type, made.value = kind, value
+        return made
+
     def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
         self.hash_key = hash_key
         self.range_key = range_key
-        values = {key: dynamo_type.DynamoType(value) for key, value in attrs.items()}
-        if sum(bytesize(key) + value.size() for key, value in values.items()) > ITEM_SIZE_LIMIT:
+        values, size = {}, 0
+        for key, value in attrs.items():
+            kind = next(iter(value)) if type(value) is dict and len(value) == 1 else None
+            if kind == "S" and type(value["S"]) is str:
+                values[key] = scalar("S", value["S"])
+                size += len(key.encode()) + len(value["S"].encode())
+            elif kind == "N" and type(value["N"]) is str:
+                values[key] = scalar("N", value["N"])
+                size += len(key.encode()) + len(value["N"])
+            elif kind == "BOOL" and type(value["BOOL"]) is bool:
+                values[key] = scalar("BOOL", value["BOOL"])
+                size += len(key.encode()) + 1
+            else:
+                values[key] = DynamoType(value)
+                size += bytesize(key) + values[key].size()
+        if size > ITEM_SIZE_LIMIT:
             raise ItemSizeTooLarge
         self.attrs = dynamo_type.LimitedSizeDict()
         dict.update(self.attrs, values)  # the check is done: dict's own update skips the per-key one
