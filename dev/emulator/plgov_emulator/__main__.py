@@ -13,7 +13,7 @@ from . import cfn_models, cloudwatch_cbor, connections, moto_fixes, pricing
 from . import cfn_lifecycle, cfn_resources, endpoint_services, notifications, securityhub
 from . import cross_account, cross_account_sse, logs_insights, metric_math, organization, stacksets
 from . import cfn_rules, lambda_code, list_metrics, usage
-from . import dynamodb_json, endpoint_index, moto_speed, serving
+from . import dynamodb_json, ec2_front, endpoint_index, moto_speed, serving
 from . import resource_endpoints, transact_puts
 from .control import Control, fail, identify
 
@@ -54,6 +54,10 @@ class Emulator:
             fault = self.control.record(call)
             if fault is not None:
                 return fail(call, fault, start_response)
+        if call is not None and call.service == "ec2":  # our connection actions, without moto's dispatch
+            answered = ec2_front.answer(environ, body, call.account, call.operation, start_response)
+            if answered is not None:
+                return answered
         if pricing.is_pricing_request(environ):  # moto has no Price List API
             return pricing.handle(environ, start_response, body, call.account if call else None)
         if cloudwatch_cbor.is_cbor_request(environ):
@@ -84,6 +88,7 @@ def main() -> None:
     securityhub.install()
     cross_account.install()  # after cfn_lifecycle.install(): it wraps the table update
     cross_account_sse.install()  # after cross_account.install(): it wraps its authorize()
+    transact_puts.install()  # after cross_account and moto_fixes: it calls their transaction path
     transact_puts.install()  # after cross_account and moto_fixes: it calls their transaction path
     organization.install()
     stacksets.install()  # after organization.install(): it wraps CreateAccount too

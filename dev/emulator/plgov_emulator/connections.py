@@ -190,9 +190,8 @@ def describe_vpc_endpoint_connections(self: EC2Response) -> ActionResult:
     return FastResult(result)  # a page of 1,000 connections: ec2_xml.py renders it ~10x faster
 
 
-def _own_service(self: EC2Response) -> Any:
-    service_id = self._get_param("ServiceId")
-    service = self.ec2_backend.configurations.get(service_id)
+def _own_service(backend: Any, service_id: Any) -> Any:
+    service = backend.configurations.get(service_id)
     if service is None:
         raise Ec2Error(
             "InvalidVpcEndpointServiceId.NotFound",
@@ -205,12 +204,21 @@ def _unsuccessful(endpoint_id: str, code: str, message: str) -> dict[str, Any]:
     return {"ResourceId": endpoint_id, "Error": {"Code": code, "Message": message}}
 
 
-def _change_states(self: EC2Response, allowed_from: tuple[str, ...], to: str) -> ActionResult:
-    service = _own_service(self)
-    ids = self._get_param("VpcEndpointIds", [])
+# The state an accepted or rejected connection may be in before, and the state it is put in.
+STATE_CHANGES = {
+    "AcceptVpcEndpointConnections": ((PENDING_ACCEPTANCE,), AVAILABLE),
+    "RejectVpcEndpointConnections": ((PENDING_ACCEPTANCE, AVAILABLE), REJECTED),
+}
+
+
+def change_states(action: str, backend: Any, region: str, service_id: Any, ids: list[str]) -> dict[str, Any]:
+    """AcceptVpcEndpointConnections or RejectVpcEndpointConnections (`action`) by the owner of
+    `backend`: the result's members, or an Ec2Error for the whole request. Also answered by
+    ec2_front.py without moto's dispatch."""
+    allowed_from, to = STATE_CHANGES[action]
+    service = _own_service(backend, service_id)
     if not ids:
         raise Ec2Error("MissingParameter", "The request must contain the parameter VpcEndpointIds")
-    region = self.region
     unsuccessful = []
     for endpoint_id in ids:
         endpoint = _endpoint_in_region(region, endpoint_id)
@@ -230,15 +238,20 @@ def _change_states(self: EC2Response, allowed_from: tuple[str, ...], to: str) ->
             endpoint.state = to
             for listener in STATE_LISTENERS:
                 listener(region, service, endpoint)
-    return ActionResult({"Unsuccessful": unsuccessful})
+    return {"Unsuccessful": unsuccessful}
+
+
+def _change_states(self: EC2Response, action: str) -> ActionResult:
+    return ActionResult(change_states(action, self.ec2_backend, self.region, self._get_param("ServiceId"),
+                                    self._get_param("VpcEndpointIds", [])))
 
 
 def accept_vpc_endpoint_connections(self: EC2Response) -> ActionResult:
-    return _change_states(self, (PENDING_ACCEPTANCE,), AVAILABLE)
+    return _change_states(self, "AcceptVpcEndpointConnections")
 
 
 def reject_vpc_endpoint_connections(self: EC2Response) -> ActionResult:
-    return _change_states(self, (PENDING_ACCEPTANCE, AVAILABLE), REJECTED)
+    return _change_states(self, "RejectVpcEndpointConnections")
 
 
 def describe_vpc_endpoints(self: EC2Response) -> ActionResult:
