@@ -257,36 +257,42 @@ def _install_table_order() -> None:
     Table.all_items = all_items  # type: ignore[method-assign]
 
 
-def _install_item_size() -> None:
-    from moto.dynamodb.exceptions import ItemSizeTooLarge
-    from moto.dynamodb.models import dynamo_type
+def item_values(attrs: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """An item's attributes as moto's DynamoTypes, and its size as moto's limit check counts it."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.utilities import bytesize
-
-    DynamoType = dynamo_type.DynamoType
 
     def scalar(kind: str, value: Any) -> Any:
         made = object.__new__(DynamoType)
         made.type, made.value = kind, value
         return made
 
+    values, size = {}, 0
+    for key, value in attrs.items():
+        kind = next(iter(value)) if type(value) is dict and len(value) == 1 else None
+        if kind == "S" and type(value["S"]) is str:
+            values[key] = scalar("S", value["S"])
+            size += len(key.encode()) + len(value["S"].encode())
+        elif kind == "N" and type(value["N"]) is str:
+            values[key] = scalar("N", value["N"])
+            size += len(key.encode()) + len(value["N"])
+        elif kind == "BOOL" and type(value["BOOL"]) is bool:
+            values[key] = scalar("BOOL", value["BOOL"])
+            size += len(key.encode()) + 1
+        else:
+            values[key] = DynamoType(value)
+            size += bytesize(key) + values[key].size()
+    return values, size
+
+
+def _install_item_size() -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+
     def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
         self.hash_key = hash_key
         self.range_key = range_key
-        values, size = {}, 0
-        for key, value in attrs.items():
-            kind = next(iter(value)) if type(value) is dict and len(value) == 1 else None
-            if kind == "S" and type(value["S"]) is str:
-                values[key] = scalar("S", value["S"])
-                size += len(key.encode()) + len(value["S"].encode())
-            elif kind == "N" and type(value["N"]) is str:
-                values[key] = scalar("N", value["N"])
-                size += len(key.encode()) + len(value["N"])
-            elif kind == "BOOL" and type(value["BOOL"]) is bool:
-                values[key] = scalar("BOOL", value["BOOL"])
-                size += len(key.encode()) + 1
-            else:
-                values[key] = DynamoType(value)
-                size += bytesize(key) + values[key].size()
+        values, size = item_values(attrs)
         if size > ITEM_SIZE_LIMIT:
             raise ItemSizeTooLarge
         self.attrs = dynamo_type.LimitedSizeDict()

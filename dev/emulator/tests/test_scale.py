@@ -430,6 +430,26 @@ def test_items_are_sized_once_and_the_400_kb_limit_still_holds(provider: str) ->
     assert "Item" not in ddb.get_item(TableName="sized", Key={"pk": {"S": "over"}})
 
 
+def test_item_values_are_motos_dynamo_types_and_sizes() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
+
+    from plgov_emulator.moto_speed import item_values
+
+    attrs = {"s": {"S": "t\u00e9xt \U0001F600"}, "empty": {"S": ""}, "n": {"N": "-12.50"}, "e": {"N": "1E+3"},
+             "yes": {"BOOL": True}, "no": {"BOOL": False}, "nothing": {"NULL": True},
+             "list": {"L": [{"S": "a"}, {"N": "1"}, {"M": {"k": {"S": "v"}}}]}, "map": {"M": {"n": {"N": "3"}}},
+             "strings": {"SS": ["a", "bb"]}, "numbers": {"NS": ["1", "2.5"]}, "bytes": {"B": b"\x00\x01"},
+             "\u00fcber": {"S": "x"}, "two": {"S": "a", "N": "1"}}
+    values, size = item_values(attrs)
+    for name, value in attrs.items():
+        expected = DynamoType(value)
+        assert type(values[name]) is DynamoType, name
+        assert (values[name].type, values[name].value) == (expected.type, expected.value), name
+        assert values[name].to_json() == expected.to_json(), name
+    assert size == sum(bytesize(name) + DynamoType(value).size() for name, value in attrs.items())
+
+
 def test_connection_calls_cost_the_same_at_100_and_2000_endpoints(provider: str) -> None:
     ec2 = client_for("ec2", provider)
     services = services_of(provider, 100)
