@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import botocore.exceptions
 import pytest
 
@@ -127,3 +129,92 @@ def test_only_plain_puts_take_the_one_pass() -> None:
                               "ExpressionAttributeValues": {":a": {"S": "v"}}}}],
                  [plain()] * 101):
         assert transact_puts.plain_puts(backend, left) is None, left
+
+
+def _backend_with_tables() -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[new_account()][REGION]
+    for name, keys in (("ranged", (("pk", "HASH", "S"), ("sk", "RANGE", "S"))), ("numbered", (("pk", "HASH", "N"),))):
+        backend.create_table(name, schema=[{"AttributeName": n, "KeyType": k} for n, k, _ in keys], throughput=None,
+                             attr=[{"AttributeName": n, "AttributeType": t} for n, _, t in keys], global_indexes=None,
+                             indexes=None, streams=None, billing_mode="PAY_PER_REQUEST", sse_specification=None,
+                             tags=[], deletion_protection_enabled=None, warm_throughput=None)
+    return backend
+
+
+def _state(backend: Any) -> dict:
+    return {name: sorted(str(item.to_json()) for item in table.all_items()) for name, table in backend.tables.items()}
+
+
+def _outcome(call) -> str:
+    try:
+        call()
+    except Exception as error:  # moto's error, compared by kind and words
+        return f"{type(error).__name__}: {error}"
+    return "stored"
+
+
+def test_the_one_pass_ends_as_motos_path_ends() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from plgov_emulator import transact_puts
+
+    one_pass, moto = _backend_with_tables(), _backend_with_tables()
+    arn = "ARN"  # each backend's own, below
+
+    def ranged(sk: str, condition: str | None = "attribute_not_exists(pk)", table: str = "ranged", **extra) -> dict:
+        op = {"TableName": table, "Item": {"pk": {"S": "p"}, "sk": {"S": sk}, "n": {"N": "1"}, **extra}}
+        return {"Put": {**op, "ConditionExpression": condition} if condition else op}
+
+    def numbered(n: str) -> dict:
+        return {"Put": {"TableName": "numbered", "Item": {"pk": {"N": n}}, "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    transactions = [
+        [ranged("a"), ranged("b", condition=None), ranged("c", condition="attribute_not_exists(sk)"), numbered("1")],
+        [ranged("d"), ranged("a")],  # a is there: cancelled, d not kept
+        [ranged("a", condition=None, extra={"S": "replaced"})],
+        [ranged("e"), ranged("e", condition=None)],  # one item twice
+        [numbered("2"), numbered("2.0")],  # one number two ways
+        [numbered("1.00")],  # the number stored as 1
+        [ranged("f"), {"Put": {"TableName": "ranged", "Item": {"pk": {"N": "1"}, "sk": {"S": "g"}}}}],
+        [ranged("h"), ranged("i", big={"S": "x" * 410_000})],
+        [ranged("j", table=arn), ranged("k")],
+        [ranged("l"), {"Update": {"TableName": "ranged", "Key": {"pk": {"S": "p"}, "sk": {"S": "a"}},
+                                  "UpdateExpression": "SET u = :u", "ExpressionAttributeValues": {":u": {"S": "v"}}}}],
+        [ranged("m", table="missing")],
+        [ranged("n", bad={"N": "not a number"})],
+    ]
+    def of(backend: Any, items: list[dict]) -> list[dict]:
+        own = backend.get_table("ranged").table_arn
+        return [{"Put": {**i["Put"], "TableName": own}} if i.get("Put", {}).get("TableName") == arn else i for i in items]
+
+    taken = 0
+    for items in transactions:
+        taken += transact_puts.plain_puts(one_pass, of(one_pass, items)) is not None
+        ours = _outcome(lambda: transact_puts.write(one_pass, of(one_pass, items), DynamoDBBackend.transact_write_items))
+        theirs = _outcome(lambda: DynamoDBBackend.transact_write_items(moto, of(moto, items)))
+        assert ours == theirs.replace(moto.account_id, one_pass.account_id), items
+        assert _state(one_pass) == _state(moto), items
+    assert taken == 3, "the one pass answers the first, the third and the ARN transaction"
+
+
+def test_a_key_stored_by_another_request_meanwhile_cancels_the_transaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from plgov_emulator import transact_puts
+
+    backend = _backend_with_tables()
+    checked = transact_puts.plain_puts
+
+    def checked_then_raced(b: Any, items: Any) -> Any:
+        puts = checked(b, items)
+        b.put_item("ranged", {"pk": {"S": "p"}, "sk": {"S": "second"}, "by": {"S": "other request"}})
+        return puts
+
+    monkeypatch.setattr(transact_puts, "plain_puts", checked_then_raced)
+    items = [{"Put": {"TableName": "ranged", "Item": {"pk": {"S": "p"}, "sk": {"S": sk}},
+                      "ConditionExpression": "attribute_not_exists(pk)"}} for sk in ("first", "second")]
+    outcome = _outcome(lambda: transact_puts.write(backend, items, DynamoDBBackend.transact_write_items))
+    assert outcome.startswith("TransactionCanceledException"), outcome
+    assert _state(backend)["ranged"] == [str({"Attributes": {"pk": {"S": "p"}, "sk": {"S": "second"}, "by": {"S": "other request"}}})]
