@@ -56,7 +56,7 @@ class Emulator:
             if fault is not None:
                 return fail(call, fault, start_response)
         if call is not None and call.service == "ec2":  # our connection actions, without moto's dispatch
-            answered = ec2_front.answer(environ, body, call.account, call.operation, start_response)
+            answered = ec2_front.answer(environ, body, call.operation, start_response)
             if answered is not None:
                 return answered
         if pricing.is_pricing_request(environ):  # moto has no Price List API

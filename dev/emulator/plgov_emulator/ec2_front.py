@@ -7,20 +7,24 @@ per-request response object and its generic serializer.
 
 Here such a request is parsed once and handed to the same code (`connections.change_states`),
 and answered as moto answers it: the body ec2_xml.py renders (the bytes moto's serializer
-renders), `Content-Type: text/xml`, an `x-amzn-requestid`, CORS's `Access-Control-Allow-Origin`;
-an Ec2Error as moto renders EC2's errors, with status 400. The caller's account is the one
-control.identify found; the region is found as moto finds it (the host, else a `region/` in the
-User-Agent, else the Authorization header's credential scope).
+renders), moto's `server` header, `Content-Type: text/xml`, an `x-amzn-requestid`, CORS's
+`Access-Control-Allow-Origin`; an Ec2Error as moto renders EC2's errors, with status 400. The
+caller's access key, its account and the region are found as moto finds them (the region from the
+host, else a `region/` in the User-Agent, else the credential scope), and the key is marked used
+for ec2 in that region, as moto marks it.
 
 Only a request moto would read the same way is answered here: a form body (POST to `/`, no query
-string) of Action, Version, ServiceId and VpcEndpointId.1 to .n, each once, with moto's IAM
-checks off (its default). Any other, and any other action, goes to moto as before.
+string) of Action, Version, ServiceId and VpcEndpointId.1 to .n, each once, signed with an access
+key, without MOTO_ACCOUNT_ID or an x-moto-account-id header (moto would take the account from
+them), with moto's IAM checks off (its default) and connections.py's handlers still the ones moto
+runs. Any other, and any other action, goes to moto as before.
 tests/test_ec2_front.py sends the same requests both ways and compares the answers.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
@@ -31,6 +35,7 @@ from moto.core.responses import BaseResponse
 from moto.core.utils import get_service_model
 from moto.ec2.models import ec2_backends
 from moto.ec2.responses import EC2Response
+from moto.iam.models import get_account_id_from, mark_account_as_visited
 from moto.utilities.aws_headers import gen_amzn_requestid_long
 
 from . import connections, ec2_xml
@@ -89,22 +94,42 @@ def _parameters(environ: dict[str, Any], body: bytes) -> tuple[str, list[str]] |
 def _respond(start_response: Callable[..., Any], status: str, body: str,
              extra: list[tuple[str, str]]) -> Iterable[bytes]:
     data = body.encode()
-    headers = {"Content-Type": "text/xml"}
+    headers = {"server": "amazon.com", "Content-Type": "text/xml"}
     gen_amzn_requestid_long(headers)
     start_response(status, [*headers.items(), *extra, ("Content-Length", str(len(data))),
                             ("Access-Control-Allow-Origin", "*")])
     return [data]
 
 
-def answer(environ: dict[str, Any], body: bytes, account: str, action: str,
+def _caller(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """(access key, account) as moto's BaseResponse finds them, or None when moto would look
+    elsewhere first (MOTO_ACCOUNT_ID, an x-moto-account-id header) or find no key."""
+    if "MOTO_ACCOUNT_ID" in os.environ or "HTTP_X_MOTO_ACCOUNT_ID" in environ:
+        return None
+    match = BaseResponse.access_key_regex.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if match is None:
+        return None
+    access_key = match.group(1)
+    return access_key, get_account_id_from(access_key)
+
+
+def _handlers_are_ours() -> bool:
+    """Whether moto would run connections.py's handlers: a later patch of either is not skipped."""
+    return EC2Response.accept_vpc_endpoint_connections is connections.accept_vpc_endpoint_connections \
+        and EC2Response.reject_vpc_endpoint_connections is connections.reject_vpc_endpoint_connections
+
+
+def answer(environ: dict[str, Any], body: bytes, action: str,
            start_response: Callable[..., Any]) -> Iterable[bytes] | None:
-    """The response to an Accept or Reject request of `account`, or None to let moto answer."""
-    if action not in connections.STATE_CHANGES or settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf"):
+    """The response to an Accept or Reject request, or None to let moto answer."""
+    if action not in connections.STATE_CHANGES or settings.INITIAL_NO_AUTH_ACTION_COUNT != float("inf") \
+            or not _handlers_are_ours():
         return None
-    region = _region(environ)
-    parsed = _parameters(environ, body)
-    if region is None or parsed is None:
+    region, parsed, caller = _region(environ), _parameters(environ, body), _caller(environ)
+    if region is None or parsed is None or caller is None:
         return None
+    access_key, account = caller
+    mark_account_as_visited(account_id=account, access_key=access_key, service="ec2", region=region)  # as moto does
     operation = _operation_model(action)
     service_id, endpoint_ids = parsed
     backend = ec2_backends[account][region]
