@@ -450,6 +450,22 @@ def test_item_values_are_motos_dynamo_types_and_sizes() -> None:
     assert size == sum(bytesize(name) + DynamoType(value).size() for name, value in attrs.items())
 
 
+def test_cast_values_are_motos(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from plgov_emulator import moto_speed
+
+    motos = DynamoType.cast_value.fget
+    monkeypatch.setattr(DynamoType, "cast_value", DynamoType.cast_value)  # put back after the test
+    moto_speed._install_cast_value()
+    assert DynamoType.cast_value.fget is not motos
+    for value in ({"S": "text"}, {"S": ""}, {"S": "1"}, {"N": "1.50"}, {"N": "-0"}, {"B": b"\x00"}, {"B": "AA=="},
+                  {"BOOL": True}, {"BOOL": False}, {"NULL": True}, {"SS": ["a", "b"]}, {"NS": ["1", "2"]},
+                  {"BS": [b"a"]}, {"L": [{"S": "a"}, {"N": "2"}]}, {"M": {"k": {"N": "3"}}}):
+        made = DynamoType(value)
+        assert made.cast_value == motos(made), value  # and so the same hash and order
+
+
 def test_connection_calls_cost_the_same_at_100_and_2000_endpoints(provider: str) -> None:
     ec2 = client_for("ec2", provider)
     services = services_of(provider, 100)
