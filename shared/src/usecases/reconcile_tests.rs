@@ -78,17 +78,32 @@ impl World {
             .add(&[("pk", pk), ("sk", sk), ("effect", effect)]);
     }
 
-    async fn run(&self, settings: &ReconcileSettings, trigger: &Trigger) -> ReconcileSummary {
-        let reconciler = Reconciler {
+    /// A reconciler over this world's ports.
+    fn reconciler<'a>(
+        &'a self,
+        settings: &'a ReconcileSettings,
+        start_waves_until: Option<std::time::Instant>,
+    ) -> Reconciler<
+        'a,
+        MemoryConnections,
+        MemoryAllowlist,
+        MemoryAudit,
+        MemoryMetrics,
+        MemoryOrganization,
+    > {
+        Reconciler {
             connections: &self.connections,
             organization: &self.organization,
             allowlist: &self.allowlist,
             audit: &self.audit,
             metrics: &self.metrics,
             settings,
-            start_waves_until: None,
-        };
-        reconciler.run(trigger, NOW).await
+            start_waves_until,
+        }
+    }
+
+    async fn run(&self, settings: &ReconcileSettings, trigger: &Trigger) -> ReconcileSummary {
+        self.reconciler(settings, None).run(trigger, NOW).await
     }
 
     async fn sweep(&self, governed: &[&ServiceId], trigger_dry_run: bool) -> ReconcileSummary {
@@ -337,15 +352,7 @@ async fn a_retried_decision_keeps_its_first_record_and_adds_the_new_answer() {
         defaults: ServicePolicy::default(),
         audit_retention_days: 30,
     };
-    let later = Reconciler {
-        connections: &w.connections,
-        organization: &w.organization,
-        allowlist: &w.allowlist,
-        audit: &w.audit,
-        metrics: &w.metrics,
-        settings: &settings,
-        start_waves_until: None,
-    };
+    let later = w.reconciler(&settings, None);
     let trigger = Trigger {
         kind: TriggerKind::Sns,
         services: ServiceSelection::AllGoverned,
@@ -454,15 +461,7 @@ async fn past_the_deadline_no_wave_starts_and_the_services_are_left_to_the_next_
     let accepted = w.connect(&decided, A[0], 1, PendingAcceptance);
     let rejected = w.connect(&decided, A[1], 2, PendingAcceptance);
     let (settings, trigger) = schedule_of_every_service();
-    let reconciler = |until| Reconciler {
-        connections: &w.connections,
-        organization: &w.organization,
-        allowlist: &w.allowlist,
-        audit: &w.audit,
-        metrics: &w.metrics,
-        settings: &settings,
-        start_waves_until: until,
-    };
+    let reconciler = |until| w.reconciler(&settings, until);
     // The deadline has passed: nothing is written or changed, the service is reported deferred.
     let late = reconciler(Some(std::time::Instant::now()))
         .run(&trigger, NOW)
