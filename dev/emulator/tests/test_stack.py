@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import boto3
+import requests
 
 from conftest import REGION, URL, client_for, create_endpoint, create_service, new_account
 
@@ -156,6 +157,13 @@ def test_stack_deploys_every_resource_and_wires_both_functions(emulator_url):
     assert priced[time.strftime("hour#%Y-%m-%dT%H:00:00Z", time.gmtime(hour))] == 10.0
 
 
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/_plgov/health", timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
 def test_the_readme_dev_invoke_example_works_as_written_in_a_fresh_shell(emulator_url):
     """The README's commands, run literally in a shell that has nothing exported but PATH and HOME."""
     readme = (ROOT / "README.md").read_text()
@@ -165,8 +173,15 @@ def test_the_readme_dev_invoke_example_works_as_written_in_a_fresh_shell(emulato
     if "CARGO_TARGET_DIR" in os.environ:  # where this machine keeps its build, not a setting of the example
         env["CARGO_TARGET_DIR"] = os.environ["CARGO_TARGET_DIR"]
     started = time.time()
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=1800)
+    # The block's `make local-aws` starts an emulator on the default port unless one answers there;
+    # one it started is this test's to stop (a user's own is left running).
+    default_was_up = _answers("http://127.0.0.1:4566")
+    try:
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=1800)
+    finally:
+        if not default_was_up:
+            subprocess.run(["dev/local-aws", "stop"], cwd=ROOT, env=env, capture_output=True, timeout=60)
     assert result.returncode == 0, f"{block}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
     decoder, documents, text = json.JSONDecoder(), [], result.stdout
     for start in [i for i, c in enumerate(text) if c == "{" and (i == 0 or text[i - 1] == "\n")]:
